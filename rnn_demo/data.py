@@ -1,0 +1,138 @@
+"""MNIST as sequences: one 28-pixel row per time step, (B, T, F) = (batch, 28, 28).
+
+The full set comes through torchvision and is kept in memory as tensors so that training
+batches by indexing. A bundled sample of real test digits ships with the package, so the
+app and the tests work offline.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ENV_VAR = "RNN_DEMO_DATA"
+DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "data"
+SAMPLE_PATH = Path(__file__).resolve().parent / "assets" / "mnist_sample.npz"
+ROWS = COLS = 28  # T time steps of F features
+MNIST_HOST = "ossci-datasets.s3.amazonaws.com"  # torchvision's first mirror
+
+
+class DataUnavailable(RuntimeError):
+    """MNIST is not on disk and cannot be downloaded."""
+
+
+@dataclass(frozen=True)
+class Digits:
+    """Images as uint8 (N, 28, 28) and labels as int64 (N,); `source` says where they came from."""
+
+    images: torch.Tensor  # (N, T, F) uint8
+    labels: torch.Tensor  # (N,) int64
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def sequences(self, index=slice(None)) -> torch.Tensor:
+        """Float rows in [0, 1] as the network reads them."""
+        return to_sequences(self.images[index])
+
+    def subset(self, index) -> "Digits":
+        return Digits(self.images[index], self.labels[index], self.source)
+
+
+def to_sequences(images) -> torch.Tensor:
+    """uint8 or float images (..., 28, 28) -> float32 rows in [0, 1]; (B, T, F)."""
+    images = torch.as_tensor(images)
+    if images.dtype == torch.uint8:
+        return images.float().div_(255.0)
+    return images.float()
+
+
+def resolve_root(root: str | os.PathLike | None = None) -> Path:
+    """Explicit argument, else $RNN_DEMO_DATA, else ./data (where torchvision downloads)."""
+    if root is not None:
+        return Path(root)
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    return DEFAULT_ROOT
+
+
+def mnist_available(root: str | os.PathLike | None = None) -> bool:
+    raw = resolve_root(root) / "MNIST" / "raw"
+    names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    return all((raw / n).exists() for n in names)
+
+
+def _online(host: str = MNIST_HOST, timeout: float = 3.0) -> bool:
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _missing_message(root: Path) -> str:
+    return (f"MNIST was not found in {root} and cannot be downloaded (no internet). "
+            f"Set {ENV_VAR} to a folder holding MNIST/raw/*-ubyte (torchvision's layout), "
+            f"or run once with internet so torchvision downloads it to {DEFAULT_ROOT}. "
+            "The app's pages still work on the bundled sample.")
+
+
+@functools.lru_cache(maxsize=4)
+def _load_mnist(root: Path, train: bool, download: bool) -> Digits:
+    from torchvision.datasets import MNIST
+
+    if not mnist_available(root):
+        if not download or not _online():
+            raise DataUnavailable(_missing_message(root))
+    try:
+        ds = MNIST(str(root), train=train, download=download and not mnist_available(root))
+    except (RuntimeError, OSError) as exc:  # torchvision says "Dataset not found" or a URL error
+        raise DataUnavailable(_missing_message(root)) from exc
+    split = "train" if train else "test"
+    return Digits(ds.data.contiguous(), ds.targets.long().contiguous(), f"MNIST {split} ({root})")
+
+
+def load_mnist(train: bool = True, root: str | os.PathLike | None = None,
+               download: bool = True) -> Digits:
+    """The full MNIST split, in memory. Raises DataUnavailable within seconds when offline."""
+    return _load_mnist(resolve_root(root).resolve(), train, download)
+
+
+@functools.lru_cache(maxsize=1)
+def load_sample() -> Digits:
+    """The bundled sample of real MNIST test digits (about 100 per class)."""
+    with np.load(SAMPLE_PATH) as z:
+        return Digits(torch.from_numpy(z["images"]), torch.from_numpy(z["labels"]).long(),
+                      "bundled sample of the MNIST test set")
+
+
+def load_test(root: str | os.PathLike | None = None) -> Digits:
+    """The full test set where it is available, else the bundled sample."""
+    try:
+        return load_mnist(train=False, root=root, download=False)
+    except DataUnavailable:
+        return load_sample()
+
+
+def make_sample(test: Digits, per_class: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Pick `per_class` test digits of each class, in a fixed random order."""
+    gen = np.random.default_rng(seed)
+    labels = test.labels.numpy()
+    picks = np.concatenate([gen.choice(np.flatnonzero(labels == c), per_class, replace=False)
+                            for c in range(10)])
+    picks = gen.permutation(picks)
+    return test.images.numpy()[picks], labels[picks].astype(np.uint8)
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator | None = None, shuffle: bool = True):
+    """Yield index tensors covering range(n) once, in a seeded random order."""
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]

@@ -1,0 +1,174 @@
+"""The classifier: a recurrent layer reads the 28 rows, a linear read-out maps a state to 10 logits.
+
+One file for the model (after nanoGPT's `model.py`): `ModelConfig` says everything needed to
+rebuild it, and checkpoints store that config beside the weights.
+
+Two paths compute the same numbers:
+- `trace(x)` uses torch's fused module (fast); it returns every step's hidden state and the
+  read-out applied at every step (the seed's `all_outputs`), not only the last logits;
+- `trace(x, internals=True)` runs the from-scratch cells of `cells.py` on the same weights and
+  adds what the fused module hides: the LSTM's cell state and gates, the GRU's gates.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from rnn_demo import cells
+
+CELLS = ("rnn", "lstm", "gru")
+GATES = {"rnn": (), "lstm": ("c", "i", "f", "g", "o"), "gru": ("r", "z", "n")}
+MAX_HIDDEN = 1024
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    cell: str = "rnn"            # rnn (the seed's tanh cell) | lstm | gru
+    hidden_size: int = 128       # H, units per direction
+    num_layers: int = 1          # stacked recurrent layers, 1 or 2
+    bidirectional: bool = False  # a second layer reads the rows bottom-up
+    nonlinearity: str = "tanh"   # rnn only: tanh | relu
+    input_size: int = 28         # F, pixels per row
+    num_classes: int = 10
+
+    def __post_init__(self):
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}, not {self.cell!r}")
+        if not 1 <= int(self.hidden_size) <= MAX_HIDDEN:
+            raise ValueError(f"hidden size must be between 1 and {MAX_HIDDEN}, not {self.hidden_size}")
+        if self.num_layers not in (1, 2):
+            raise ValueError(f"layers must be 1 or 2, not {self.num_layers}")
+        if self.nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be tanh or relu, not {self.nonlinearity!r}")
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def label(self) -> str:
+        """A short human name, e.g. 'LSTM 128' or 'bi-RNN 128 x2'."""
+        name = ("bi-" if self.bidirectional else "") + self.cell.upper()
+        layers = f" x{self.num_layers}" if self.num_layers > 1 else ""
+        relu = " ReLU" if self.cell == "rnn" and self.nonlinearity == "relu" else ""
+        return f"{name}{relu} {self.hidden_size}{layers}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Trace:
+    """What the network computed for a batch; every picture reads from one of these."""
+
+    logits: torch.Tensor       # (B, C) read-out of the final state
+    states: torch.Tensor       # (B, T, D*H) top layer's hidden state at every step
+    step_logits: torch.Tensor  # (B, T, C) read-out applied at every step
+    internals: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. "c", "i", "f": (B, T, D*H)
+
+    @property
+    def probs(self) -> torch.Tensor:
+        return self.logits.softmax(-1)
+
+    @property
+    def step_probs(self) -> torch.Tensor:
+        return self.step_logits.softmax(-1)
+
+
+class SequenceClassifier(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        kind = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[config.cell]
+        extra = {"nonlinearity": config.nonlinearity} if config.cell == "rnn" else {}
+        self.rnn = kind(config.input_size, config.hidden_size, config.num_layers,
+                        batch_first=True, bidirectional=config.bidirectional, **extra)
+        self.readout = nn.Linear(config.hidden_size * config.directions, config.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, F) -> logits (B, C)."""
+        states, _ = self.rnn(x)  # (B, T, D*H)
+        return self.readout(self.final_state(states))
+
+    def final_state(self, states: torch.Tensor) -> torch.Tensor:
+        """The state the read-out classifies: s_T, and for a bidirectional model the backward
+        direction's state after it has read every row (which sits at t = 1)."""
+        if not self.config.bidirectional:
+            return states[:, -1]
+        H = self.config.hidden_size
+        return torch.cat([states[:, -1, :H], states[:, 0, H:]], dim=-1)  # (B, 2H)
+
+    def trace(self, x: torch.Tensor, internals: bool = False) -> Trace:
+        """Every step's state and read-out. With internals=True, computed by the from-scratch
+        cells, with the LSTM's cell state and gates or the GRU's gates as well."""
+        if internals:
+            states, extra = self._unroll(x)
+        else:
+            states, extra = self.rnn(x)[0], {}
+        return Trace(self.readout(self.final_state(states)), states, self.readout(states), extra)
+
+    def layer_weights(self, layer: int = 0, reverse: bool = False) -> dict[str, torch.Tensor]:
+        """W_ih, W_hh, b_ih, b_hh of one layer and direction, in torch's layout."""
+        sfx = f"_l{layer}" + ("_reverse" if reverse else "")
+        return {name: getattr(self.rnn, f"{p}{sfx}")
+                for name, p in (("W_ih", "weight_ih"), ("W_hh", "weight_hh"),
+                                ("b_ih", "bias_ih"), ("b_hh", "bias_hh"))}
+
+    def _cell(self, x: torch.Tensor, w: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        cell = self.config.cell
+        if cell == "rnn":
+            return cells.rnn(x, w["W_ih"], w["W_hh"], w["b_ih"] + w["b_hh"],
+                             activation=self.config.nonlinearity)
+        return getattr(cells, cell)(x, w["W_ih"], w["W_hh"], w["b_ih"], w["b_hh"])
+
+    def _unroll(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        inputs = x
+        for layer in range(self.config.num_layers):
+            outs = [self._cell(inputs, self.layer_weights(layer))]
+            if self.config.bidirectional:  # read the rows bottom-up, then put them back in order
+                back = self._cell(inputs.flip(1), self.layer_weights(layer, reverse=True))
+                outs.append({k: v.flip(1) for k, v in back.items()})
+            merged = {k: torch.cat([o[k] for o in outs], dim=-1) for k in outs[0]}  # (B, T, D*H)
+            inputs = merged["h"]
+        extra = {k: merged[k] for k in GATES[self.config.cell]}
+        return merged["h"], extra
+
+
+def build(config: ModelConfig | dict) -> SequenceClassifier:
+    if isinstance(config, dict):
+        config = ModelConfig(**config)
+    return SequenceClassifier(config)
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def initialise(model: SequenceClassifier, scheme: str, generator: torch.Generator | None = None) -> None:
+    """Set the starting weights.
+
+    default:    torch's uniform(-1/sqrt(H), 1/sqrt(H)) for every weight and bias;
+    zeros:      as the seed: zero biases (and zero initial state), torch's default weights;
+    orthogonal: orthogonal W_hh per gate block (Saxe et al. 2014), Xavier W_ih, zero biases,
+                and the LSTM's forget bias at 1 (Jozefowicz et al. 2015).
+    """
+    if scheme == "default":
+        return
+    if scheme not in ("zeros", "orthogonal"):
+        raise ValueError(f"initialisation must be default, zeros or orthogonal, not {scheme!r}")
+    H = model.config.hidden_size
+    with torch.no_grad():
+        for name, p in model.rnn.named_parameters():
+            if name.startswith("bias"):
+                p.zero_()
+                if scheme == "orthogonal" and model.config.cell == "lstm" and name.startswith("bias_ih"):
+                    p[H:2 * H] = 1.0  # forget gate
+            elif scheme == "orthogonal" and name.startswith("weight_hh"):
+                for block in p.split(H, dim=0):
+                    nn.init.orthogonal_(block, generator=generator)
+            elif scheme == "orthogonal":
+                for block in p.split(H, dim=0):
+                    nn.init.xavier_uniform_(block, generator=generator)
+        model.readout.bias.zero_()

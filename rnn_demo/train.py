@@ -1,0 +1,273 @@
+"""Training: a plain loop (zero_grad -> forward -> loss -> backward -> clip -> step).
+
+Progress leaves through `on_step(step, metrics)` and the loop polls `should_stop()`, so the
+same function serves the command line, the Streamlit page and the tests; nothing here
+imports streamlit. The history it records (loss, accuracy, the gradient norm at every step,
+per-epoch weight summaries as the seed's `variable_summaries`) travels in the checkpoint.
+
+    python -m rnn_demo.train --cell lstm --epochs 10 --out models/lstm.pt
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Callable
+
+import torch
+from torch import nn
+
+from rnn_demo import checkpoints, data
+from rnn_demo.model import ModelConfig, SequenceClassifier, build, count_params, initialise
+
+OPTIMIZERS = ("rmsprop", "adam", "sgd")
+SCHEDULES = ("constant", "onecycle")
+INITS = ("default", "zeros", "orthogonal")
+HIST_BINS = 30
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    optimizer: str = "adam"      # rmsprop (the seed) | adam | sgd (with momentum 0.9)
+    lr: float = 3e-3             # peak learning rate
+    batch_size: int = 256
+    epochs: float = 5.0          # passes over the training digits (when iterations == 0)
+    iterations: int = 0          # optimisation steps; overrides epochs when > 0
+    clip: float = 1.0            # max global gradient norm (0 = no clipping)
+    init: str = "orthogonal"     # default | zeros (the seed) | orthogonal
+    schedule: str = "onecycle"   # constant | onecycle (Smith & Topin 2018)
+    seed: int = 0
+    eval_every: int = 0          # steps between test evaluations (0 = once per epoch)
+    device: str = "auto"         # auto (cuda when torch sees one) | cpu | cuda
+
+    def __post_init__(self):
+        checks = [(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
+                  (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
+                  (self.init in INITS, f"initialisation must be one of {', '.join(INITS)}"),
+                  (math.isfinite(self.lr) and self.lr > 0, "learning rate must be a positive number"),
+                  (1 <= self.batch_size <= 8192, "batch size must be between 1 and 8192"),
+                  (self.iterations > 0 or self.epochs > 0, "train for at least one step"),
+                  (self.iterations >= 0 and self.epochs >= 0, "epochs and iterations cannot be negative"),
+                  (self.clip >= 0, "clipping threshold cannot be negative")]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    def total_steps(self, n_train: int) -> int:
+        if self.iterations > 0:
+            return int(self.iterations)
+        return max(1, math.ceil(self.epochs * math.ceil(n_train / self.batch_size)))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# The seed's recipe: tanh RNN 128, RMSprop(lr=1e-3, decay 0.9), batch 128, 10,000 iterations.
+PRESETS: dict[str, TrainConfig] = {
+    "seed": TrainConfig(optimizer="rmsprop", lr=1e-3, batch_size=128, iterations=10_000, clip=0.0,
+                        init="zeros", schedule="constant"),
+    "fast": TrainConfig(),
+}
+
+
+@dataclass
+class TrainResult:
+    model: SequenceClassifier
+    history: dict
+    status: str = "done"         # done | stopped (by the user) | diverged (NaN / inf)
+    message: str = ""
+
+    @property
+    def metrics(self) -> dict:
+        last = self.history["evals"][-1] if self.history["evals"] else {}
+        return {"test_acc": last.get("test_acc"), "train_acc": last.get("train_acc"),
+                "steps": len(self.history["loss"]), "seconds": self.history["seconds"],
+                "params": count_params(self.model), "status": self.status}
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda asked for, but torch sees no GPU")
+    return torch.device(name)
+
+
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "rmsprop":  # TensorFlow's RMSProp decay=0.9 is torch's alpha
+        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=0.9)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9)
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, digits: data.Digits, batch_size: int = 2000,
+             device: torch.device | None = None) -> tuple[float, torch.Tensor]:
+    """Fraction right and the predictions, in batches."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    preds = torch.cat([model(digits.sequences(slice(i, i + batch_size)).to(device)).argmax(-1).cpu()
+                       for i in range(0, len(digits), batch_size)])
+    model.train(was_training)
+    return (preds == digits.labels).float().mean().item(), preds
+
+
+def param_summaries(model: nn.Module) -> dict[str, dict]:
+    """Mean, std, min, max and a histogram of every parameter (TensorBoard's summaries)."""
+    out = {}
+    for name, p in model.named_parameters():
+        v = p.detach().float().cpu().flatten()
+        lo, hi = v.min().item(), v.max().item()
+        if hi <= lo:
+            hi = lo + 1e-6
+        out[name] = {"mean": v.mean().item(), "std": v.std().item() if v.numel() > 1 else 0.0,
+                     "min": lo, "max": hi, "edges": torch.linspace(lo, hi, HIST_BINS + 1).tolist(),
+                     "hist": torch.histc(v, HIST_BINS, lo, hi).int().tolist()}
+    return out
+
+
+def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
+          test_data: data.Digits | None = None,
+          on_step: Callable[[int, dict], None] | None = None,
+          should_stop: Callable[[], bool] | None = None) -> TrainResult:
+    """Train a fresh model. Never raises on divergence: a NaN or inf loss or gradient ends the
+    run with status 'diverged' and the weights from before that step."""
+    device = pick_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    model = build(model_cfg)
+    initialise(model, cfg.init, gen)
+    model.to(device).train()
+    opt = make_optimizer(model.parameters(), cfg)
+    total = cfg.total_steps(len(train_data))
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.25)
+             if cfg.schedule == "onecycle" else None)
+    x_all = data.to_sequences(train_data.images).to(device)  # (N, T, F) kept in memory
+    y_all = train_data.labels.to(device)
+    loss_fn = nn.CrossEntropyLoss()
+    steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
+    eval_every = cfg.eval_every or steps_per_epoch
+    history = {"loss": [], "batch_acc": [], "grad_norm": [], "lr": [], "evals": [],
+               "param_summaries": [{"epoch": 0, "step": 0, "params": param_summaries(model)}],
+               "clip": cfg.clip, "steps_per_epoch": steps_per_epoch, "total_steps": total,
+               "seconds": 0.0}
+    status, message = "done", ""
+    train_seconds, step, epoch = 0.0, 0, 0
+    right = seen = 0
+
+    def evaluate(final: bool = False) -> None:
+        nonlocal right, seen
+        row = {"step": step, "epoch": step / steps_per_epoch, "seconds": train_seconds,
+               "train_acc": right / seen if seen else None,
+               "test_acc": accuracy(model, test_data, device=device)[0] if test_data is not None else None}
+        history["evals"].append(row)
+        right = seen = 0
+
+    while step < total and status == "done":
+        for idx in data.batches(len(train_data), cfg.batch_size, gen):
+            if should_stop is not None and should_stop():
+                status, message = "stopped", f"Stopped by the user after {step} steps."
+                break
+            t0 = time.perf_counter()
+            x, y = x_all[idx], y_all[idx]
+            opt.zero_grad(set_to_none=True)
+            logits = model(x)
+            loss = loss_fn(logits, y)
+            loss.backward()
+            grad_norm = nn.utils.clip_grad_norm_(model.parameters(), cfg.clip if cfg.clip > 0 else float("inf"))
+            loss_v, norm_v = loss.item(), grad_norm.item()
+            if not (math.isfinite(loss_v) and math.isfinite(norm_v)):
+                history["grad_norm"].append(norm_v)  # keep the bad step on record, then stop
+                history["loss"].append(loss_v)
+                status = "diverged"
+                message = (f"Training diverged at step {step + 1} (loss {loss_v}, gradient norm {norm_v}): "
+                           "kept the weights from the step before. Try a lower learning rate or clipping.")
+                break
+            opt.step()
+            if sched is not None:
+                sched.step()
+            train_seconds += time.perf_counter() - t0
+            step += 1
+            batch_right = (logits.argmax(-1) == y).sum().item()
+            right, seen = right + batch_right, seen + len(y)
+            history["loss"].append(loss_v)
+            history["grad_norm"].append(norm_v)
+            history["batch_acc"].append(batch_right / len(y))
+            history["lr"].append(opt.param_groups[0]["lr"])
+            if step % eval_every == 0 or step == total:
+                evaluate()
+            if step % steps_per_epoch == 0 or step == total:
+                epoch += 1
+                history["param_summaries"].append({"epoch": epoch, "step": step, "params": param_summaries(model)})
+            if on_step is not None:
+                on_step(step, {"loss": loss_v, "grad_norm": norm_v, "total": total, "seconds": train_seconds,
+                               "batch_acc": batch_right / len(y), "evals": history["evals"]})
+            if step >= total:
+                break
+    if status != "done" and step and (not history["evals"] or history["evals"][-1]["step"] != step):
+        evaluate()
+    history["seconds"] = train_seconds
+    history["status"] = status
+    model.eval()
+    return TrainResult(model.cpu(), history, status, message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m rnn_demo.train", description="Train a row-by-row MNIST classifier.")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="fast",
+                   help="starting recipe; 'seed' is the blog's RMSprop, batch 128, 10,000 iterations")
+    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn")
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--bidirectional", action="store_true")
+    for name in ("optimizer", "lr", "batch_size", "epochs", "iterations", "clip", "init", "schedule",
+                 "seed", "eval_every", "device"):
+        default = getattr(TrainConfig(), name)
+        p.add_argument("--" + name.replace("_", "-"), type=type(default), default=None,
+                       help=f"(preset's value; default recipe: {default})")
+    p.add_argument("--data", default=None, help="MNIST root (default: $RNN_DEMO_DATA, else ./data)")
+    p.add_argument("--sample", action="store_true", help="train on the bundled sample (tiny, offline)")
+    p.add_argument("--out", required=True, help="checkpoint to write (atomically)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        overrides = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None}
+        cfg = replace(PRESETS[args.preset], **overrides)
+        model_cfg = ModelConfig(cell=args.cell, hidden_size=args.hidden, num_layers=args.layers,
+                                bidirectional=args.bidirectional)
+        if args.sample:
+            train_data = test_data = data.load_sample()
+        else:
+            train_data, test_data = data.load_mnist(True, args.data), data.load_mnist(False, args.data)
+    except (ValueError, data.DataUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"training {model_cfg.label} on {train_data.source}: {cfg.total_steps(len(train_data))} steps", flush=True)
+
+    def progress(step: int, m: dict) -> None:
+        if step % 50 == 0 or step == m["total"]:
+            ev = m["evals"][-1] if m["evals"] else {}
+            test = f" test {ev['test_acc']:.4f}" if ev.get("test_acc") is not None else ""
+            print(f"\rstep {step}/{m['total']} loss {m['loss']:.4f} |g| {m['grad_norm']:.3f}"
+                  f"{test} {m['seconds']:.1f}s", end="", flush=True)
+
+    result = train(model_cfg, cfg, train_data, test_data, on_step=progress)
+    print()
+    if result.message:
+        print(result.message, file=sys.stderr)
+    checkpoints.save(args.out, result.model, cfg, result.metrics, result.history,
+                     dataset={"train": train_data.source, "test": test_data.source,
+                              "n_train": len(train_data), "n_test": len(test_data)})
+    print(f"saved {args.out}: test accuracy {result.metrics['test_acc']:.4f} in {result.metrics['seconds']:.1f}s")
+    return 0 if result.status == "done" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Shared fixtures: data (full MNIST where RNN_DEMO_DATA points at it, else the bundled
+sample), tiny models, and for browser tests a Streamlit server plus headless Chromium."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import torch
+
+from rnn_demo import data
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def full_mnist() -> bool:
+    return bool(os.environ.get(data.ENV_VAR)) and data.mnist_available()
+
+
+@pytest.fixture(scope="session")
+def test_digits() -> data.Digits:
+    """The full test set where configured, else the bundled sample."""
+    return data.load_mnist(train=False, download=False) if full_mnist() else data.load_sample()
+
+
+@pytest.fixture(scope="session")
+def sample() -> data.Digits:
+    return data.load_sample()
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+@pytest.fixture
+def user_models(tmp_path, monkeypatch):
+    """A private user-model folder, so tests never write next to the shipped models."""
+    folder = tmp_path / "user_models"
+    monkeypatch.setenv("RNN_DEMO_USER_MODELS", str(folder))
+    from rnn_demo import ui
+    monkeypatch.setattr(ui, "USER_DIR", folder)
+    return folder
+
+
+# --- browser -----------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """A real Streamlit server on localhost, for the whole browser session."""
+    port = _free_port()
+    env = dict(os.environ, RNN_DEMO_USER_MODELS=str(tmp_path_factory.mktemp("browser_user_models")))
+    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                             "--server.address", "127.0.0.1", "--server.port", str(port),
+                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("the Streamlit server did not start within 60 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium not found at {CHROMIUM}; .ci/run must install it (apt-get install chromium)")
+        pytest.skip("Chromium is not installed (apt-get install chromium); browser tests skipped")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    """A fresh tab; fails the test if the page logged an error to the console."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.app_url = app_url
+    tab.console_errors = errors
+    ARTIFACTS.mkdir(exist_ok=True)
+    yield tab
+    context.close()
+
+
+def wait_for_app(tab, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has finished running the script."""
+    tab.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    tab.wait_for_function("""() => {
+        const s = document.querySelector('[data-testid="stStatusWidget"]');
+        return !s || !s.innerText.toLowerCase().includes('running');
+    }""", timeout=timeout)

@@ -1,0 +1,107 @@
+import json
+
+import pytest
+import torch
+
+from rnn_demo import checkpoints, data, train
+from rnn_demo.model import ModelConfig
+from rnn_demo.train import PRESETS, TrainConfig
+
+
+@pytest.fixture(scope="module")
+def halves():
+    s = data.load_sample()
+    return s.subset(slice(0, 800)), s.subset(slice(800, 1000))
+
+
+def test_a_small_lstm_learns(halves):
+    tr, te = halves
+    result = train.train(ModelConfig("lstm", 64), TrainConfig(lr=1e-2, batch_size=50, epochs=6), tr, te)
+    assert result.status == "done"
+    assert result.metrics["test_acc"] > 0.6  # chance is 0.1; held-out digits
+    h = result.history
+    assert len(h["loss"]) == len(h["grad_norm"]) == 6 * 16
+    assert h["loss"][-1] < h["loss"][0] / 2
+    assert [ev["epoch"] for ev in h["evals"]] == [1, 2, 3, 4, 5, 6]
+    assert len(h["param_summaries"]) == 7  # before training and after each epoch
+    w = h["param_summaries"][-1]["params"]["rnn.weight_hh_l0"]
+    weight = result.model.rnn.weight_hh_l0.detach()
+    assert w["mean"] == pytest.approx(weight.mean().item()) and w["max"] == pytest.approx(weight.max().item())
+    assert sum(w["hist"]) == weight.numel()
+
+
+def test_grad_norm_is_the_unclipped_global_norm(halves):
+    tr, _ = halves
+    h = train.train(ModelConfig("rnn", 16), TrainConfig(iterations=3, clip=1e-3, batch_size=800,
+                                                         schedule="constant"), tr).history
+    assert all(g > 1e-3 for g in h["grad_norm"])  # the norm before clipping is recorded
+
+
+def test_stop_ends_a_run_and_keeps_what_was_learned(halves):
+    tr, te = halves
+    calls: list[int] = []
+    result = train.train(ModelConfig("rnn", 16), TrainConfig(epochs=5, batch_size=20), tr, te,
+                         should_stop=lambda: len(calls) >= 7, on_step=lambda s, m: calls.append(s))
+    assert result.status == "stopped" and len(result.history["loss"]) == 7
+    assert result.history["evals"][-1]["step"] == 7
+
+
+def test_nan_stops_training_with_the_last_good_weights(halves, monkeypatch):
+    tr, _ = halves
+    snapshots = []
+    real_step = torch.optim.SGD.step
+
+    def step(self, *a, **k):  # remember the weights after every good step
+        out = real_step(self, *a, **k)
+        snapshots.append({k: v.clone() for k, v in model_ref[0].state_dict().items()})
+        return out
+
+    model_ref = []
+    real_build = train.build
+    monkeypatch.setattr(train, "build", lambda cfg: model_ref.append(real_build(cfg)) or model_ref[0])
+    monkeypatch.setattr(torch.optim.SGD, "step", step)
+    result = train.train(ModelConfig("rnn", 16, nonlinearity="relu"),
+                         TrainConfig(optimizer="sgd", lr=1e6, clip=0, epochs=3, schedule="constant",
+                                     init="default"), tr)
+    assert result.status == "diverged" and "lower learning rate" in result.message
+    final = result.model.state_dict()
+    assert all(torch.isfinite(v).all() for v in final.values())
+    if snapshots:
+        assert all(torch.equal(final[k], snapshots[-1][k]) for k in final)
+
+
+def test_seed_preset_is_the_blogs_recipe():
+    p = PRESETS["seed"]
+    assert (p.optimizer, p.lr, p.batch_size, p.iterations, p.init) == ("rmsprop", 1e-3, 128, 10_000, "zeros")
+    opt = train.make_optimizer([torch.nn.Parameter(torch.zeros(1))], p)
+    assert isinstance(opt, torch.optim.RMSprop) and opt.defaults["alpha"] == 0.9
+
+
+@pytest.mark.parametrize("bad, message", [({"lr": 0}, "learning rate"), ({"lr": float("nan")}, "learning rate"),
+                                          ({"batch_size": 0}, "batch size"), ({"optimizer": "lbfgs"}, "optimizer"),
+                                          ({"epochs": 0, "iterations": 0}, "at least one step")])
+def test_bad_train_settings_say_why(bad, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**bad)
+
+
+def test_cli_trains_saves_and_evaluates(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "tiny.pt"
+    assert train.main(["--sample", "--cell", "gru", "--hidden", "32", "--epochs", "2", "--lr", "0.01",
+                       "--out", str(out)]) == 0
+    assert "saved" in capsys.readouterr().out
+    ckpt = checkpoints.load(out)
+    assert ckpt.model_config.cell == "gru" and ckpt.train_config["epochs"] == 2
+    assert ckpt.dataset["n_train"] == 1000 and len(ckpt.history["grad_norm"]) == 8
+
+    from rnn_demo import evaluate
+    monkeypatch.setattr(data, "load_mnist", lambda train=False, root=None: data.load_sample())
+    assert evaluate.main([str(out)]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["n"] == 1000 and line["cell"] == "gru" and set(line["per_class"]) == set("0123456789")
+    assert line["params"] == ckpt.metrics["params"]
+
+
+def test_cli_reports_bad_settings(tmp_path, capsys):
+    assert train.main(["--sample", "--lr", "-1", "--out", str(tmp_path / "x.pt")]) == 2
+    assert "learning rate" in capsys.readouterr().err
