@@ -31,7 +31,7 @@ unrolled = "\n".join(
      's0 -> s1 [label="W_h"]; s1 -> s2 [label="W_h"]; s2 -> s3 [label="W_h"]; s3 -> dots [label="W_h"];',
      'dots -> s28 [label="W_h"]; s28 -> o; }'])
 st.subheader("The network unrolled over the 28 rows")
-st.graphviz_chart(unrolled, use_container_width=True)
+st.graphviz_chart(unrolled, width="stretch")
 
 st.subheader("Explore")
 for path, title, blurb in ui.PAGES:
@@ -52,6 +52,6 @@ for name, path in ui.model_paths().items():
                  "test digits": ckpt.dataset.get("n_test", "?"), "parameters": f"{m['params']:,}",
                  "size": f"{Path(path).stat().st_size / 1024:.0f} KB",
                  "shipped": path.parent == ui.SHIPPED_DIR})
-st.dataframe(rows, hide_index=True, use_container_width=True)
+st.table(rows)
 st.caption("Shipped models were trained on the 60,000 MNIST training digits and tested on the 10,000 "
            "test digits. MNIST: LeCun, Cortes & Burges, CC BY-SA 3.0.")

@@ -71,6 +71,9 @@ PRESETS: dict[str, TrainConfig] = {
     "fast": TrainConfig(),
 }
 
+# Our default recipe per cell: the seed's architecture, trained faster (bench/train_speed.py).
+FAST: dict[str, TrainConfig] = {"rnn": TrainConfig(), "lstm": TrainConfig(), "gru": TrainConfig()}
+
 
 @dataclass
 class TrainResult:

@@ -9,6 +9,6 @@ def test_home_page_shows_the_equation_models_and_links(user_models):
     assert not at.exception
     assert "RNN Explorer" in at.title[0].value
     assert any("tanh" in l.value for l in at.get("latex"))  # the seed's equation
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["model"])[:4] == list(ui.SHIPPED)
     assert all(float(a.rstrip("%")) >= 98.0 for a in table["test accuracy"][:4])

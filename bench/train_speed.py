@@ -1,0 +1,65 @@
+"""Time-to-accuracy: the seed's recipe against our default recipe, in one process.
+
+    RNN_DEMO_DATA=../shared/data/mnist python bench/train_speed.py [--cells rnn lstm]
+
+The seed (the blog's TensorFlow example): one tanh layer of 128 units, linear read-out of the
+last state, RMSprop(lr=1e-3, decay 0.9), batch 128, 10,000 iterations. Ours keeps the
+architecture and changes only how it is trained (train.FAST). Only training is timed: test
+evaluations run between steps and are excluded. Prints `ratio CELL: X` = our time to reach
+the target accuracy / the seed recipe's training time.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from rnn_demo import data, train  # noqa: E402
+from rnn_demo.model import ModelConfig  # noqa: E402
+
+TARGETS = {"rnn": 0.975, "lstm": 0.986, "gru": 0.986}
+
+
+def first_time_at(history: dict, target: float) -> float | None:
+    """Training seconds at the first evaluation whose test accuracy reaches the target."""
+    for ev in history["evals"]:
+        if ev["test_acc"] is not None and ev["test_acc"] >= target:
+            return ev["seconds"]
+    return None
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cells", nargs="+", default=["rnn", "lstm"], choices=sorted(TARGETS))
+    p.add_argument("--data", default=None)
+    p.add_argument("--seed-iterations", type=int, default=10_000,
+                   help="fewer for a quick look: the seed's time is then scaled to 10,000 iterations")
+    p.add_argument("--eval-every", type=int, default=25, help="steps between test evaluations (untimed)")
+    args = p.parse_args()
+    train_data, test_data = data.load_mnist(True, args.data), data.load_mnist(False, args.data)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{len(train_data)} training / {len(test_data)} test digits")
+    for cell in args.cells:
+        seed_cfg = replace(train.PRESETS["seed"], iterations=args.seed_iterations, eval_every=args.seed_iterations)
+        seed = train.train(ModelConfig(cell), seed_cfg, train_data, test_data)
+        seed_seconds = seed.history["seconds"] * 10_000 / args.seed_iterations
+        print(f"{cell} seed recipe: {args.seed_iterations} iterations in {seed.history['seconds']:.1f} s, "
+              f"test accuracy {seed.metrics['test_acc']:.4f}")
+        ours_cfg = replace(train.FAST[cell], eval_every=args.eval_every)
+        ours = train.train(ModelConfig(cell), ours_cfg, train_data, test_data)
+        reached = first_time_at(ours.history, TARGETS[cell])
+        print(f"{cell} our recipe ({ours_cfg.optimizer}, lr {ours_cfg.lr}, batch {ours_cfg.batch_size}, "
+              f"{ours_cfg.epochs} epochs, {ours_cfg.schedule}, clip {ours_cfg.clip}, init {ours_cfg.init}): "
+              f"final test accuracy {ours.metrics['test_acc']:.4f} after {ours.history['seconds']:.1f} s; "
+              f"reached {TARGETS[cell]:.3f} at {reached if reached is None else round(reached, 1)} s")
+        ratio = (reached / seed_seconds) if reached is not None else float("inf")
+        print(f"ratio {cell}: {ratio:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

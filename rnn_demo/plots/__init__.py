@@ -1,0 +1,25 @@
+"""Plotly figure builders: arrays in, figures out; no streamlit, no torch.
+
+One module per page's pictures (`explorer`, `gradients`, `drawing`, `training`); the visual
+constants every figure shares live here, in one place.
+"""
+
+# One colour per architecture, the same on every page.
+CELL_COLORS = {"rnn": "#1f77b4", "lstm": "#d62728", "gru": "#2ca02c", "birnn": "#9467bd"}
+# Ten digit classes (Plotly's qualitative D3 palette).
+CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+# Hidden states of tanh cells live in [-1, 1]: a diverging scale fixed to that range.
+STATE_SCALE = "RdBu_r"
+STATE_RANGE = (-1.0, 1.0)
+# Gates (sigmoid) live in [0, 1].
+GATE_SCALE = "Viridis"
+# Digits: white ink on black, as MNIST.
+DIGIT_SCALE = "gray"
+TEMPLATE = "plotly_white"
+FONT = {"size": 13}
+
+
+def cell_color(name: str, cell: str | None = None) -> str:
+    """Colour for a model by its name ('rnn', 'lstm', ...) or, failing that, its cell."""
+    return CELL_COLORS.get(name) or CELL_COLORS.get(cell or "", "#333333")
