@@ -51,12 +51,18 @@ def _load(path: str, mtime: float) -> checkpoints.Checkpoint:
     return checkpoints.load(path)
 
 
-def load_model(name: str) -> checkpoints.Checkpoint:
-    """The named checkpoint, loaded once per file version. Raises CheckpointError."""
+def model_version(name: str) -> tuple[str, float]:
+    """(path, mtime) of the named checkpoint: the key every cached result of a model is stored
+    under, so a retrained file is never served stale numbers. Raises CheckpointError."""
     path = model_paths().get(name)
     if path is None:
         raise checkpoints.CheckpointError(f"No model called {name!r}.")
-    return _load(str(path), path.stat().st_mtime)
+    return str(path), path.stat().st_mtime
+
+
+def load_model(name: str) -> checkpoints.Checkpoint:
+    """The named checkpoint, loaded once per file version. Raises CheckpointError."""
+    return _load(*model_version(name))
 
 
 def model_picker(label: str = "Model", key: str = "model", default: str = "rnn", multi: bool = False,
@@ -86,3 +92,231 @@ def friendly_errors(what: str = "This"):
     except (checkpoints.CheckpointError, data.DataUnavailable, ValueError) as exc:
         st.error(f"{what} could not be shown: {exc}")
         st.stop()
+
+
+# --- Train and Compare pages ---------------------------------------------------------------
+
+@st.cache_resource(show_spinner=False)
+def job_manager():
+    """The server's one training-job manager (one training at a time, shared by every tab)."""
+    from rnn_demo import jobs
+    return jobs.JobManager()
+
+
+def session_id() -> str:
+    """This browser tab's Streamlit session id ('' outside a running app)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else ""
+
+
+def session_alive(sid: str):
+    """A callable telling a background thread whether this tab is still connected, or None when
+    there is no server runtime (AppTest); the job then relies on the page's polls alone."""
+    from streamlit import runtime
+    if not sid or not runtime.exists():
+        return None
+    rt = runtime.get_instance()
+    return lambda: rt.is_active_session(sid)
+
+
+
+@st.cache_resource(show_spinner=False)
+def test_set():
+    """(digits, which) for comparisons: the full MNIST test set when present, else the sample."""
+    from rnn_demo import compare
+    return compare.test_digits()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _evaluation(path: str, mtime: float) -> dict:
+    from rnn_demo import compare
+    return compare.evaluate(_load(path, mtime).model, test_set()[0])
+
+
+def evaluation(name: str) -> dict:
+    """Accuracy, confusion matrix and per-class accuracy on the test digits, per file version."""
+    return _evaluation(*model_version(name))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _when_knows(path: str, mtime: float):
+    from rnn_demo import compare
+    return compare.when_it_knows(_load(path, mtime).model, sample())
+
+
+def when_it_knows(name: str):
+    """Mean P(true class) after each row over the bundled sample, per file version."""
+    return _when_knows(*model_version(name))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _grad_curve(path: str, mtime: float) -> dict:
+    from rnn_demo import compare
+    return compare.gradient_curve(_load(path, mtime).model, sample())
+
+
+def gradient_curve(name: str) -> dict:
+    """||dL/ds_t|| / ||dL/ds_T|| over 200 sample digits, per file version."""
+    return _grad_curve(*model_version(name))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _reading(path: str, mtime: float, index: int) -> dict:
+    from rnn_demo import compare
+    s = sample()
+    return compare.reading_trace(_load(path, mtime).model, s.images[index], int(s.labels[index]))
+
+
+def reading_trace(name: str, index: int) -> dict:
+    """States and per-step probabilities of one model reading sample digit `index`."""
+    return _reading(*model_version(name), int(index))
+
+
+def model_bytes(name: str) -> bytes:
+    """The checkpoint file's bytes, for a download button."""
+    return checkpoints.to_bytes(model_paths()[name])
+
+
+# --- Gradient flow ---------------------------------------------------------------------------
+# Each result is cached per setting (and per checkpoint file version), so moving a control back
+# to a setting it had shows the stored numbers at once.
+
+GRADIENT_DIGITS = 256  # digits of the bundled sample behind every gradient curve
+
+
+
+@st.cache_data(show_spinner="Backpropagating through time…", max_entries=64)
+def _gradient_curves(name: str, path: str, mtime: float, n: int, at_init: bool):
+    from rnn_demo import gradients
+
+    ckpt = load_model(name)
+    model = gradients.at_initialisation(ckpt.model, ckpt.train_config) if at_init else ckpt.model
+    digits = sample()
+    return gradients.norms_through_time(model, digits.sequences(slice(0, n)), digits.labels[:n])
+
+
+def gradient_curves(name: str, at_init: bool = False, n: int | None = None) -> dict:
+    """Per-step gradient-norm curves (gradients.NormCurve by state: "h", LSTM "c", ...) of a
+    model on n sample digits (default GRADIENT_DIGITS); at_init=True: the same architecture at
+    its initialisation."""
+    return _gradient_curves(name, *model_version(name), n or GRADIENT_DIGITS, at_init)
+
+
+@st.cache_data(show_spinner="Backpropagating through time…", max_entries=128)
+def _gradient_experiment(source: str, version: tuple | None, rho: float | None, activation: str,
+                         sequence: str, extra: int, n: int, seed: int):
+    from rnn_demo import gradients
+
+    digits = sample()
+    x = gradients.make_sequences(digits.images[:n], sequence, extra, seed)
+    if source == "fresh":
+        weights = gradients.fresh_rnn_weights(inputs=x.shape[-1], seed=seed)
+    else:
+        if sequence == "pixels":
+            raise ValueError("a trained model reads 28 pixels per step; pick a fresh RNN to read pixel by pixel")
+        weights = gradients.rnn_weights_from(load_model(source).model)
+    return gradients.rnn_experiment(weights, x, digits.labels[:n], rho, activation)
+
+
+def gradient_experiment(source: str, rho: float | None, activation: str, sequence: str, extra: int = 0,
+                        n: int | None = None, seed: int = 0):
+    """gradients.Experiment for an RNN ("fresh" random weights, or a trained RNN's by name) with
+    W_h rescaled to spectral radius rho (None keeps it)."""
+    version = None if source == "fresh" else model_version(source)
+    return _gradient_experiment(source, version, rho, activation, sequence, extra, n or GRADIENT_DIGITS, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _training_norms(name: str, path: str, mtime: float):
+    from rnn_demo import gradients
+
+    return gradients.training_norms(load_model(name).history)
+
+
+def training_gradient_norms(name: str) -> dict:
+    """The checkpoint's per-training-step gradient norms, clip threshold, clipped and bad steps."""
+    return _training_norms(name, *model_version(name))
+
+
+# --- Hidden states page ---
+# A digit's trace is cached per model file version and digit; the sample's PCA once per model
+# file version. Changing the digit recomputes only the one-digit trace (milliseconds): the
+# model stays loaded (`_load`) and the PCA stays fitted.
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _digit_trace(path: str, mtime: float, image, label: int | None) -> dict:
+    from rnn_demo import analysis
+    return analysis.digit_trace(_load(path, mtime).model, image, label)
+
+
+def digit_trace(name: str, image, label: int | None = None) -> dict:
+    """What the named model computes for one digit (`analysis.digit_trace`), cached."""
+    import numpy as np
+    return _digit_trace(*model_version(name), np.asarray(image), None if label is None else int(label))
+
+
+@st.cache_data(show_spinner="Mapping the sample's hidden states (once per model)…", max_entries=16)
+def _sample_pca(path: str, mtime: float) -> dict:
+    from rnn_demo import analysis
+    return analysis.sample_pca(_load(path, mtime).model, sample())
+
+
+def sample_pca(name: str) -> dict:
+    """PCA of the named model's hidden states over the bundled sample, with a few hundred
+    projected paths (`analysis.sample_pca`), computed once per model file version."""
+    return _sample_pca(*model_version(name))
+
+
+# --- Draw page ---
+# Predictions and attributions for a drawn digit are cached per digit and per model file
+# version, so a rerun that does not change the drawing (a button, a resize) costs nothing.
+
+def _draw_versions(names) -> tuple[tuple[str, str, float], ...]:
+    paths = model_paths()
+    return tuple((n, str(paths[n]), paths[n].stat().st_mtime) for n in names if n in paths)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _draw_predictions(digit_bytes: bytes, versions: tuple) -> dict:
+    import numpy as np
+
+    from rnn_demo import attribution
+    digit = np.frombuffer(digit_bytes, np.uint8).reshape(28, 28).copy()
+    return attribution.predict({n: _load(p, m).model for n, p, m in versions}, digit)
+
+
+def draw_predictions(digit, names) -> dict:
+    """name -> attribution.Prediction for one uint8 (28, 28) digit, for each named model.
+    Raises CheckpointError if a model cannot be read; `readable_models` filters first."""
+    import numpy as np
+    return _draw_predictions(np.ascontiguousarray(digit, dtype=np.uint8).tobytes(), _draw_versions(names))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _draw_attribution(digit_bytes: bytes, versions: tuple) -> dict:
+    import numpy as np
+
+    from rnn_demo import attribution
+    digit = np.frombuffer(digit_bytes, np.uint8).reshape(28, 28).copy()
+    return {n: attribution.row_attribution(_load(p, m).model, digit) for n, p, m in versions}
+
+
+def draw_attribution(digit, names) -> dict:
+    """name -> (28,) ||d logit_pred / d x_t|| per row for one digit, for each named model."""
+    import numpy as np
+    return _draw_attribution(np.ascontiguousarray(digit, dtype=np.uint8).tobytes(), _draw_versions(names))
+
+
+def readable_models() -> tuple[dict[str, str], dict[str, str]]:
+    """(name -> cell for every model that loads, name -> error message for those that do not)."""
+    cells, broken = {}, {}
+    for name in model_paths():
+        try:
+            cfg = load_model(name).model_config
+        except checkpoints.CheckpointError as exc:
+            broken[name] = str(exc)
+            continue
+        cells[name] = "birnn" if cfg.bidirectional and cfg.cell == "rnn" else cfg.cell
+    return cells, broken

@@ -103,13 +103,22 @@ def browser():
         b.close()
 
 
+def _base_path_probe(message) -> bool:
+    """Opening a page by its URL (/Draw), Streamlit's frontend first probes /Draw/_stcore/health
+    and /Draw/_stcore/host-config for a base path, gets 404, then uses /. That is Streamlit's
+    own start-up, not an error of the app."""
+    url = (message.location or {}).get("url", "")
+    return "404" in message.text and url.endswith(("/_stcore/health", "/_stcore/host-config")) \
+        and url.count("/") > 4
+
+
 @pytest.fixture
 def page(browser, app_url):
     """A fresh tab; fails the test if the page logged an error to the console."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
     errors: list[str] = []
-    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" and not _base_path_probe(m) else None)
     tab.on("pageerror", lambda e: errors.append(str(e)))
     tab.app_url = app_url
     tab.console_errors = errors

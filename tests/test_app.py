@@ -5,7 +5,7 @@ from rnn_demo import ui
 
 
 def test_home_page_shows_the_equation_models_and_links(user_models):
-    at = AppTest.from_file("app.py", default_timeout=60).run()
+    at = AppTest.from_file(str(ui.ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
     assert "RNN Explorer" in at.title[0].value
     assert any("tanh" in l.value for l in at.get("latex"))  # the seed's equation

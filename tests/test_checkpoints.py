@@ -1,6 +1,5 @@
 import io
 import os
-import pickle
 import subprocess
 import sys
 import textwrap

@@ -1,0 +1,180 @@
+"""Hidden states: watch s_t evolve row by row while a model reads one digit."""
+import numpy as np
+import streamlit as st
+
+from rnn_demo import analysis, ui
+from rnn_demo.plots import explorer
+
+ui.setup("Hidden states")
+st.title("Hidden states: watch the network read a digit")
+st.markdown(
+    "The network reads the digit **one row per step**: at step $t$ it takes row $x_t$ (28 pixels) and "
+    "updates its memory, the hidden state $s_t = \\tanh(W_x x_t + W_h s_{t-1} + b)$. After every step the "
+    "read-out $o_t = W_l s_t + b_l$ turns the state into ten probabilities, one per digit. "
+    "Press **▶ Play** to watch the 28 steps, or drag the step slider."
+)
+
+SOURCES = ("A digit from the sample", "A random digit", "My drawing")
+digits = ui.sample()
+labels = digits.labels.numpy()
+
+c_model, c_source, c_pick = st.columns([1, 1.3, 2])
+with c_model:
+    name = ui.model_picker("Model", key="hs_model", default="rnn")
+with c_source:
+    source = st.radio("Digit", SOURCES, key="hs_source")
+with c_pick:
+    if source == SOURCES[0]:
+        k1, k2 = st.columns(2)
+        cls = k1.selectbox("Class", range(10), key="hs_class")
+        members = np.flatnonzero(labels == cls)
+        nth = k2.number_input(f"Which one (1–{len(members)})", 1, len(members), 1, key="hs_nth")
+        index = int(members[nth - 1])
+    elif source == SOURCES[1]:
+        again = st.button("Another random digit", key="hs_reroll")
+        if again or "hs_random" not in st.session_state:
+            st.session_state["hs_random"] = int(np.random.default_rng().integers(len(labels)))
+        index = st.session_state["hs_random"]
+    else:
+        index = None
+
+if index is not None:
+    image, label = digits.images[index].numpy(), int(labels[index])
+    where = f"a **{label}** from the bundled MNIST test sample (digit no. {index + 1} of {len(labels)})"
+else:
+    drawn = st.session_state.get(ui.DRAWN_DIGIT)
+    if drawn is None:
+        st.info("No drawing yet: draw a digit on the **Draw a digit** page, then come back here. "
+                "Meanwhile choose a digit from the sample.")
+        st.stop()
+    image, label = np.asarray(drawn), None
+    if image.shape != (28, 28):
+        st.warning(f"The drawing is {image.shape} instead of 28 × 28 pixels; draw it again on the Draw page.")
+        st.stop()
+    where = "**your drawing** (its true class is not known, so below the model's own final answer is the reference)"
+
+with ui.friendly_errors("The hidden states"):
+    ckpt = ui.load_model(name)
+    trace = ui.digit_trace(name, image, label)
+cfg = ckpt.model_config
+H, D, T = cfg.hidden_size, cfg.directions, len(trace["step_probs"])
+pred, conf = trace["prediction"], float(trace["probs"].max())
+
+with c_pick:
+    st.markdown(f"Reading {where} with **{name}** ({cfg.label}). "
+                f"Final answer: **{pred}** with {conf:.0%}"
+                + ("" if label is None else (" ✓" if pred == label else f" ✗ (it is a {label})")) + ".")
+
+# --- 1. the animation ---------------------------------------------------------------------
+st.header("1. The network reading, step by step")
+quantities = analysis.QUANTITIES[cfg.cell]
+quantity = "h"
+if len(quantities) > 1:
+    quantity = st.radio("Show", list(quantities), format_func=quantities.get, horizontal=True, key=f"hs_q_{cfg.cell}")
+qname = quantities[quantity]
+st.plotly_chart(explorer.explorer_figure(trace, quantity, qname), theme=None, key="hs_animation")
+
+values = trace["states"] if quantity == "h" else trace["internals"][quantity]
+last = values[-1]
+if quantity in explorer.GATES:
+    gate_words = {"i": "how much of the new candidate enters the cell", "f": "how much of the old cell state is kept",
+                  "o": "how much of the cell state is shown as h_t", "r": "how much of the old state feeds the candidate",
+                  "z": "how much of the old state is kept as it is"}[quantity]
+    note = (f"The {qname} is between 0 (dark: closed) and 1 (yellow: open) and says {gate_words}. "
+            f"At the last step its mean over the {values.shape[1]} units is {last.mean():.2f}; "
+            f"{(last > 0.9).sum()} units are above 0.9 and {(last < 0.1).sum()} below 0.1.")
+elif quantity == "c" or trace["nonlinearity"] == "relu":
+    what = ("The cell state is the LSTM's additive memory (c_t = f_t·c_(t-1) + i_t·g_t)" if quantity == "c"
+            else "This RNN's state is ReLU(W_x x_t + W_h s_(t-1) + b)")
+    note = (f"{what}; it is not squashed into [−1, 1], "
+            f"so the colour scale spans ±{max(1.0, float(np.abs(values).max())):.1f}, the largest value for "
+            f"this digit. At the last step the largest |value| is {np.abs(last).max():.2f}.")
+else:
+    saturated = int((np.abs(last) > 0.9).sum())
+    note = (f"Each square is one of the {values.shape[1]} units: red is positive, blue negative, on a fixed "
+            f"scale from −1 to 1 (tanh's range). At the last step {saturated} units are beyond ±0.9 (saturated) "
+            f"and {int((np.abs(last) < 0.1).sum())} are near 0. The blank rows at the top of a digit barely move "
+            "the state; the strokes do.")
+st.caption(note + " The middle panel fills in one column per step: the same numbers over time.")
+if D == 2:
+    st.caption(f"Bidirectional: the first {H} units read the rows top-down (forward), the next {H} bottom-up "
+               "(backward), so at step t the backward half has already read rows 28 to t. The model's final answer "
+               f"uses the forward state at step {T} and the backward state at step 1; the bars show the read-out "
+               "applied to both halves at step t.")
+
+# --- 2. when does it know ------------------------------------------------------------------
+st.header("2. When does it know?")
+left, right = st.columns([2, 1])
+with left:
+    st.plotly_chart(explorer.knows_figure(trace), theme=None, key="hs_knows")
+with right:
+    target, k = trace["target"], trace["knows_from"]
+    p = trace["step_probs"][:, target]
+    who = f"the true class {target}" if label is not None else f"its final answer {target}"
+    if k is None:
+        st.markdown(f"At the last step the read-out picks **{int(trace['step_probs'][-1].argmax())}**, "
+                    f"not {who}: it never settles on it (P = {p[-1]:.0%} at step {T}).")
+    else:
+        st.markdown(f"From **step {k}** on, after reading {k} of {T} rows, the read-out picks {who} and never "
+                    f"changes its mind: {T - k} row{'s' if T - k != 1 else ''} before the end. At step {k} it gives it {p[k - 1]:.0%}, "
+                    f"at step {T} {p[-1]:.0%}.")
+    st.caption("The dotted line is the probability of whichever class the read-out would pick at that step "
+               "(its number is written above each point). Before the strokes arrive, the picks are guesses.")
+
+# --- 3. what drives s_t --------------------------------------------------------------------
+st.header("3. What drives the state: new row or memory?")
+left, right = st.columns([2, 1])
+with left:
+    st.plotly_chart(explorer.drive_figure(trace), theme=None, key="hs_drive")
+with right:
+    inp, rec = trace["drive"]["input"][0], trace["drive"]["recurrent"][0]
+    memory_steps = int((rec > inp).sum())
+    peak = int(inp.argmax())
+    if cfg.cell == "rnn":
+        terms = "the input term ||W_x x_t|| and the recurrent term ||W_h s_(t-1)||"
+    else:
+        gates = "four gates (i, f, g, o)" if cfg.cell == "lstm" else "three parts (r, z, n)"
+        terms = (f"for the {cfg.cell.upper()}: the input part ||W_ih x_t|| and the recurrent part ||W_hh h_(t-1)|| "
+                 f"of the pre-activations of all {gates} together")
+    st.markdown(f"The two pushes on the state at each step, {terms} (sizes, biases left out). "
+                f"Here memory is the larger push at **{memory_steps} of {T}** steps. The new row pushes hardest at "
+                f"step {peak + 1} ({inp[peak]:.1f} against {rec[peak]:.1f} from memory). Blank rows give an input "
+                "of 0: then only memory moves the state.")
+    if D == 2:
+        st.caption("Dashed lines: the backward direction, whose memory at row t comes from rows below it.")
+
+# --- 4. trajectories -----------------------------------------------------------------------
+st.header("4. The path of the state through its space")
+with ui.friendly_errors("The map of hidden states"):
+    pca = ui.sample_pca(name)
+path = analysis.project(trace["states"], pca["pca"])
+left, right = st.columns([2, 1])
+with left:
+    st.plotly_chart(explorer.trajectory_figure(pca, path, name, cfg.cell), theme=None, key="hs_paths")
+with right:
+    ex = pca["pca"]["explained"]
+    st.markdown(f"The state has {H * D} numbers; to draw it we keep the two directions along which the states of "
+                f"all {len(labels):,} sample digits (at all {T} steps) vary most: principal components, which "
+                f"hold {ex[0]:.0%} and {ex[1]:.0%} of that variation. Each faint line is one of "
+                f"{len(pca['labels'])} sample digits going s_1 → s_{T}, coloured by its class, with a dot where it ends. "
+                "The thick black path is this digit. Paths start together (the top rows are blank) and split "
+                "by class as the strokes come in.")
+
+st.subheader("Two models side by side")
+others = [n for n in ui.model_paths() if n != name]
+if not others:
+    st.info("Only one model is available; train another on the Train page to compare.")
+else:
+    default = "lstm" if name != "lstm" and "lstm" in others else others[0]
+    other = st.selectbox("Compare with", others, index=others.index(default), key="hs_other")
+    with ui.friendly_errors("The comparison"):
+        other_ckpt = ui.load_model(other)
+        other_trace = ui.digit_trace(other, image, label)
+        other_pca = ui.sample_pca(other)
+    st.plotly_chart(explorer.compare_trajectories_figure([
+        (name, cfg.cell, pca, path),
+        (other, other_ckpt.model_config.cell, other_pca, analysis.project(other_trace["states"], other_pca["pca"]))]),
+        theme=None, key="hs_compare")
+    st.caption(f"Each model gets its own map (PCA of its own states on the sample); the same digit is drawn black in "
+               f"both. {name} answers {trace['prediction']} ({trace['probs'].max():.0%}), {other} answers "
+               f"{other_trace['prediction']} ({other_trace['probs'].max():.0%}).")

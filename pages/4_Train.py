@@ -1,0 +1,247 @@
+"""Train page: pick an architecture and a recipe, train in the background, watch the curves live."""
+import streamlit as st
+
+from rnn_demo import data, jobs, ui
+from rnn_demo.checkpoints import CheckpointError
+from rnn_demo.model import ModelConfig
+from rnn_demo.plots import training as plots
+from rnn_demo.train import TrainConfig
+
+ui.setup("Train")
+st.title("Train a recurrent network")
+st.markdown(
+    "Choose an architecture and a training recipe, press **Start training**, and watch the loss fall and the "
+    "accuracy rise while the network learns to read digits row by row. Training runs on the server in the "
+    "background: you can open other pages meanwhile. The result is saved under the name you give it and appears "
+    "in every page's model list."
+)
+
+# Widget defaults, and the two presets: the seed's recipe, and a quick run for a first look.
+QUICK = {"cell": "rnn", "bidir": False, "hidden": 64, "layers": 1, "optimizer": "adam", "lr": 0.003,
+         "batch": 64, "length": "epochs", "epochs": 5.0, "iterations": 100, "clip": 1.0, "init": "orthogonal",
+         "schedule": "onecycle", "seed": 0}
+SEED = {"cell": "rnn", "bidir": False, "hidden": 128, "layers": 1, "optimizer": "rmsprop", "lr": 0.001,
+        "batch": 128, "length": "iterations", "epochs": 5.0, "iterations": 10_000, "clip": 0.0, "init": "zeros",
+        "schedule": "constant", "seed": 0}
+for k, v in QUICK.items():
+    st.session_state.setdefault(f"train_{k}", v)
+
+
+def apply(preset: dict) -> None:
+    for k, v in preset.items():
+        st.session_state[f"train_{k}"] = v
+
+
+manager = ui.job_manager()
+me = ui.session_id()
+mine = manager.get(st.session_state.get("train_job"))
+running = manager.current()
+
+# --- controls -----------------------------------------------------------------------------
+with st.sidebar:
+    st.header("Recipe")
+    c1, c2 = st.columns(2)
+    c1.button("Seed recipe", key="train_preset_seed", on_click=apply, args=(SEED,), width="stretch",
+              help="The blog's recipe: tanh RNN 128, RMSprop lr 0.001, batch 128, 10,000 iterations, "
+                   "zero initial biases, no clipping. On the bundled sample that is 1,600 passes over 800 digits "
+                   "(a few minutes); lower the iterations for a quick look.")
+    c2.button("Quick start", key="train_preset_quick", on_click=apply, args=(QUICK,), width="stretch",
+              help="A small RNN that learns something from the bundled sample in a few seconds.")
+    st.subheader("Network")
+    cell = st.selectbox("Cell", ["rnn", "lstm", "gru"], key="train_cell",
+                        format_func={"rnn": "RNN (tanh), as the seed", "lstm": "LSTM", "gru": "GRU"}.get)
+    bidir = st.checkbox("Bidirectional (also read the rows bottom-up)", key="train_bidir")
+    hidden = st.select_slider("Hidden units per direction", [8, 16, 32, 64, 128, 256], key="train_hidden")
+    layers = st.radio("Layers", [1, 2], horizontal=True, key="train_layers")
+    st.subheader("Optimisation")
+    optimizer = st.selectbox("Optimizer", ["rmsprop", "adam", "sgd"], key="train_optimizer",
+                             format_func={"rmsprop": "RMSprop (the seed)", "adam": "Adam",
+                                          "sgd": "SGD with momentum 0.9"}.get)
+    lr = st.number_input("Learning rate", min_value=1e-5, max_value=1.0, step=1e-4, format="%.5f", key="train_lr")
+    schedule = st.selectbox("Learning-rate schedule", ["constant", "onecycle"], key="train_schedule",
+                            format_func={"constant": "constant (the seed)",
+                                         "onecycle": "one-cycle warm-up and decay"}.get)
+    batch = st.select_slider("Batch size", [16, 32, 64, 128, 256, 512], key="train_batch")
+    length = st.radio("Train for", ["epochs", "iterations"], horizontal=True, key="train_length",
+                      help="An epoch is one pass over the training digits; an iteration is one batch.")
+    if length == "epochs":
+        epochs = st.number_input("Epochs", min_value=0.1, max_value=200.0, step=1.0, key="train_epochs")
+        iterations = 0
+    else:
+        iterations = st.number_input("Iterations", min_value=1, max_value=100_000, step=100, key="train_iterations")
+        epochs = 0.0
+    clip = st.number_input("Clip the gradient norm at (0 = no clipping)", min_value=0.0, max_value=100.0, step=0.5,
+                           key="train_clip")
+    init = st.selectbox("Initialisation", ["zeros", "default", "orthogonal"], key="train_init",
+                        format_func={"zeros": "zero biases (the seed)", "default": "torch default",
+                                     "orthogonal": "orthogonal W_h"}.get)
+    seed = st.number_input("Random seed", min_value=0, max_value=2**31 - 1, step=1, key="train_seed")
+
+st.subheader("1. Data and name")
+have_mnist = data.mnist_available()
+c1, c2 = st.columns([3, 2])
+with c1:
+    which = st.radio("Train on", ["sample", "mnist"], key="train_data", horizontal=True,
+                     format_func={"sample": "the bundled sample (1,000 digits, seconds, offline)",
+                                  "mnist": "the full MNIST (60,000 digits)"}.get)
+    if which == "sample":
+        st.caption(f"The sample's first 800 digits train the model and the last {jobs.SAMPLE_TEST} test it, so "
+                   "the test accuracy is on digits it never saw. 800 digits are few: expect 60 to 90%, "
+                   "not the 98% of the shipped models.")
+    if not have_mnist:
+        st.info(f"The full MNIST is not on this machine. To train on it, download MNIST in torchvision's layout "
+                f"(a folder holding MNIST/raw/*-ubyte), set the environment variable {data.ENV_VAR} to that "
+                "folder, and restart the app.")
+with c2:
+    name = st.text_input("Save the model as", key="train_name", max_chars=jobs.MAX_NAME,
+                         placeholder="e.g. my-lstm (letters, digits, - and _)")
+    overwrite = st.checkbox("Replace my model of the same name", key="train_overwrite")
+
+try:
+    model_cfg = ModelConfig(cell=cell, hidden_size=int(hidden), num_layers=int(layers), bidirectional=bool(bidir))
+    train_cfg = TrainConfig(optimizer=optimizer, lr=float(lr), batch_size=int(batch), epochs=float(epochs),
+                            iterations=int(iterations), clip=float(clip), init=init, schedule=schedule,
+                            seed=int(seed))
+    n_train = len(ui.sample()) - jobs.SAMPLE_TEST if which == "sample" else 60_000
+    train_cfg = jobs.config_for(which, train_cfg, n_train)
+    config_error = None
+except ValueError as exc:
+    config_error = str(exc)
+    st.error(f"This recipe cannot run: {exc}")
+
+if config_error is None:
+    steps = train_cfg.total_steps(n_train)
+    st.markdown(f"**{model_cfg.label}**, {optimizer} at learning rate {lr:g}, batch {batch}: "
+                f"**{steps:,} steps** ({steps * batch / n_train:.1f} passes over {n_train:,} digits).")
+    if which == "mnist" and not have_mnist:
+        st.warning("Choose the bundled sample, or make the full MNIST available as described above.")
+
+busy = running is not None
+if busy and running.owner != me:
+    snap = running.snapshot()
+    st.warning(f"Someone else is training '{snap['name']}' ({snap['model']}) on this server, step "
+               f"{snap['step']} of {snap['total'] or '?'}. Only one training runs at a time: wait for it to finish "
+               "(about " + jobs.format_seconds(snap["eta_s"]) + ").")
+start = st.button("Start training", type="primary", key="train_start",
+                  disabled=busy or config_error is not None or (which == "mnist" and not have_mnist))
+if start:
+    auto = name.strip() or f"{'bi' if bidir else ''}{cell}-{hidden}"
+    if not name.strip():  # no name given: the first free one of rnn-64, rnn-64-2, ...
+        base, k = auto, 2
+        while (ui.USER_DIR / f"{jobs.clean_name(auto)}.pt").exists():
+            auto, k = f"{base}-{k}", k + 1
+    try:
+        job = manager.start(auto, model_cfg, train_cfg, which, ui.USER_DIR, ui.SHIPPED_DIR, owner=me,
+                            overwrite=overwrite, alive=ui.session_alive(me), reserved=ui.SHIPPED)
+        st.session_state["train_job"] = job.id
+        mine = job
+    except jobs.JobError as exc:
+        st.error(str(exc))
+
+
+# --- live progress ------------------------------------------------------------------------
+def show_progress(job: jobs.Job, owner: bool) -> dict:
+    if owner:
+        job.touch()  # the heartbeat: a run nobody watches stops itself
+    s = job.snapshot()
+    total = s["total"] or 0
+    frac = s["step"] / total if total else 0.0
+    if s["status"] in ("queued", "loading"):
+        text = "Loading the digits…"
+    elif s["finished"]:
+        text = f"{s['status']}: {s['step']:,} of {total:,} steps in {jobs.format_seconds(s['train_s'])}"
+    else:
+        text = (f"step {s['step']:,} of {total:,} · {jobs.format_seconds(s['train_s'])} so far · "
+                f"about {jobs.format_seconds(s['eta_s'])} left")
+    st.progress(min(1.0, frac), text=text)
+    if owner and not s["finished"]:
+        if st.button("Stop", key="train_stop", help="Stop after this step; what was learned is kept and saved."):
+            job.stop("Stopped by you")
+            st.toast("Stopping after the current step…")
+    ev = [e for e in s["evals"] if e.get("test_acc") is not None]
+    if s["loss"]:
+        last = f"loss {s['loss'][-1]:.3f}"
+        if ev:
+            last += f" · test accuracy {ev[-1]['test_acc']:.1%} (after step {ev[-1]['step']})"
+        st.caption(last)
+    st.plotly_chart(plots.training_curves(s["loss"], s["batch_acc"], s["evals"], total), width="stretch",
+                    key="train_curves")
+    st.plotly_chart(plots.grad_norm_steps(s["grad_norm"], s["clip"], total), width="stretch",
+                    key="train_grad")
+    return s
+
+
+job = mine if mine is not None else (running if busy else None)
+if job is not None:
+    st.subheader("2. Training " + ("your model" if job.owner == me else "(someone else's run)") + f": '{job.name}'")
+    st.caption("The loss is the cross-entropy of each batch. The gradient norm is measured before clipping: "
+               "spikes above the red line were scaled down to it.")
+    live = not job.finished_ok
+
+    @st.fragment(run_every=2.0 if live else None)
+    def progress_panel():
+        s = show_progress(job, owner=job.owner == me)
+        if live and s["finished"]:
+            st.rerun()  # the whole page: the new model appears in the lists below
+
+    progress_panel()
+    s = job.snapshot()
+    if s["finished"]:
+        if s["status"] == "done":
+            st.success(f"Done. Saved as **{s['name']}**: test accuracy "
+                       f"{s['metrics'].get('test_acc', 0):.1%}. Pick it on any page.")
+        elif s["status"] == "stopped":
+            st.warning(s["message"] + (f" Saved as **{s['name']}**." if s["saved"] else ""))
+        else:
+            st.error(s["message"] + (f" Saved as **{s['name']}**." if s["saved"] else ""))
+        if s["saved"] and job.owner == me and st.session_state.get("train_announced") != job.id:
+            st.session_state["train_announced"] = job.id  # show the new model's weights, once
+            st.session_state["train_show"] = s["name"]
+
+# --- results: weight summaries, download, upload -------------------------------------------
+st.subheader("3. Weights during training")
+st.markdown(
+    "As the seed kept them in TensorBoard: for every parameter (W_x reads the row, W_h carries the state, b is "
+    "the bias, W_l and b_l are the read-out) the mean, the spread (± one standard deviation), the smallest and "
+    "the largest value, recorded at the start and after every epoch."
+)
+names = list(ui.model_paths())
+if not names:
+    st.info("No models yet: train one above.")
+    st.stop()
+if "train_show_next" in st.session_state:
+    st.session_state["train_show"] = st.session_state.pop("train_show_next")
+if st.session_state.get("train_show") not in names:
+    st.session_state.pop("train_show", None)
+chosen = st.selectbox("Model", names, key="train_show")
+with ui.friendly_errors("This model"):
+    ckpt = ui.load_model(chosen)
+summaries = (ckpt.history or {}).get("param_summaries") or []
+if summaries:
+    st.plotly_chart(plots.weight_summaries(summaries), width="stretch", key="train_summaries")
+    params = list(summaries[0]["params"])
+    p = st.selectbox("Histogram of", params, format_func=plots.param_label, key="train_hist_param",
+                     index=params.index(next((n for n in params if "weight_hh" in n), params[0])))
+    st.plotly_chart(plots.weight_histogram_animation(summaries, p), width="stretch", key="train_hist")
+    st.caption("Press ▶ Play to watch the distribution of this parameter's values change epoch by epoch.")
+else:
+    st.info(f"{chosen} carries no weight summaries.")
+
+c1, c2 = st.columns(2)
+with c1:
+    st.markdown("**Download** a checkpoint (weights, settings and training history in one file).")
+    st.download_button(f"Download {chosen}.pt", ui.model_bytes(chosen), file_name=f"{chosen.split(' ')[0]}.pt",
+                       mime="application/octet-stream", key="train_download")
+with c2:
+    up = st.file_uploader("**Load** a checkpoint made by this app", type=["pt"], key="train_upload")
+    if up is not None and st.session_state.get("train_upload_done") != up.file_id:
+        try:
+            saved = jobs.import_checkpoint(up.getvalue(), up.name, ui.USER_DIR, ui.SHIPPED_DIR, reserved=ui.SHIPPED)
+            st.session_state["train_upload_done"] = up.file_id
+            st.session_state["train_show_next"] = saved.stem  # shown after the rerun below
+            st.session_state["train_flash"] = f"Loaded **{saved.stem}**: it is now in every page's model list."
+            st.rerun()
+        except (CheckpointError, jobs.JobError) as exc:
+            st.error(f"That file was not loaded. {exc}")
+    if st.session_state.get("train_flash"):
+        st.success(st.session_state.pop("train_flash"))

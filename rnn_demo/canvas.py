@@ -1,0 +1,153 @@
+"""A drawn image -> an MNIST-like 28x28 digit, made the way MNIST itself was made.
+
+LeCun et al. (1998) size-normalised each NIST digit to fit a 20x20 box keeping its aspect
+ratio (anti-aliased, hence grey levels), then placed it in a 28x28 field so that its centre
+of mass sits at the centre. `to_mnist` repeats those steps on a canvas image; `assess` says,
+in plain words, when a drawing is too empty, too small or too full to be read as a digit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+SIZE = 28          # MNIST's field
+BOX = 20           # the longer side of the digit's box inside the field
+CENTRE = 14.0      # where MNIST's centre of mass sits (mean 14.0 row and column on the test set)
+INK = 0.15         # a canvas pixel with at least this much ink (0..1) belongs to the drawing
+
+# Canvas settings that give MNIST-like strokes: a digit drawn about 200 px tall on a 280 px
+# canvas shrinks 10x to its 20 px box, so a 20 px pen becomes a 2 px stroke, as in MNIST.
+CANVAS_SIZE = 280
+STROKE_WIDTH = 20
+
+MIN_EXTENT = 0.1   # ink box's longer side below this fraction of the canvas: a dot, not a digit
+MAX_INK = 0.5      # more than this fraction of the canvas inked: not a digit
+EDGE = 2           # ink within this many pixels of the border may have been cut off
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a drawing can be read as a digit, and if not, why in plain words."""
+
+    ok: bool              # a prediction is meaningful
+    problem: str | None   # None | "empty" | "dot" | "full" | "edge"
+    message: str          # for the page; empty when all is well
+
+    @property
+    def warn(self) -> bool:
+        """Readable, but with a caveat worth saying (a stroke at the edge)."""
+        return self.ok and self.problem is not None
+
+
+def ink(image) -> np.ndarray:
+    """Amount of ink per pixel, float (H, W) in [0, 1], from a gray (H, W) or RGB(A) (H, W, 3|4)
+    image drawn light on dark. A transparent pixel carries no ink, whatever its colour."""
+    a = np.asarray(image)
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
+        raise ValueError(f"expected a gray (H, W) or RGBA (H, W, 4) image, got shape {a.shape}")
+    if a.dtype != np.uint8:  # floats: in [0, 1] if they look like it, else in [0, 255]
+        a = np.clip(a if a.max(initial=0) > 1.0 else a * 255.0, 0, 255).astype(np.uint8)
+    if a.ndim == 2:
+        return a * np.float32(1 / 255)
+    # The channels one at a time: much faster than a float mean over the strided last axis.
+    total = a[..., 0].astype(np.uint16) + a[..., 1] + a[..., 2]  # (H, W) in [0, 765]
+    if a.shape[2] == 3:
+        return total * np.float32(1 / 765)
+    return total * (a[..., 3] * np.float32(1 / (765 * 255)))
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right), bottom/right exclusive, of the True pixels; None if none."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if rows.size == 0:
+        return None
+    return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+
+
+def assess(image) -> Verdict:
+    """Judge a drawing before reading it; never raises on a drawing of any content."""
+    return _assess(ink(image))
+
+
+def _assess(amount: np.ndarray) -> Verdict:
+    mask = amount >= INK
+    box = _box(mask)
+    if box is None:
+        return Verdict(False, "empty", "The canvas is empty: draw a digit from 0 to 9.")
+    H, W = mask.shape
+    top, bottom, left, right = box
+    if max(bottom - top, right - left) < MIN_EXTENT * max(H, W):
+        return Verdict(False, "dot", "That is only a dot: draw a whole digit, as large as the canvas allows.")
+    if mask.mean() > MAX_INK:
+        return Verdict(False, "full", "Almost the whole canvas is ink: clear it (the bin above the canvas) "
+                                      "and draw one digit with a single thin stroke.")
+    if top < EDGE or left < EDGE or bottom > H - EDGE or right > W - EDGE:
+        return Verdict(True, "edge", "The drawing touches the edge of the canvas, so part of it may be "
+                                     "cut off; draw it a little smaller and in the middle.")
+    return Verdict(True, None, "")
+
+
+def centre_of_mass(digit) -> tuple[float, float]:
+    """(row, column) centre of mass of a gray image."""
+    d = np.asarray(digit, dtype=np.float64)
+    total = d.sum()
+    if total <= 0:
+        return (d.shape[0] - 1) / 2, (d.shape[1] - 1) / 2
+    ys, xs = np.indices(d.shape)
+    return float((d * ys).sum() / total), float((d * xs).sum() / total)
+
+
+def to_mnist(image) -> np.ndarray:
+    """A drawing (gray or RGBA, light ink on dark, any size) -> uint8 (28, 28) as in MNIST.
+
+    Crop to the ink's bounding box, scale the longer side to 20 px keeping the aspect ratio
+    (Lanczos, anti-aliased), and paste into 28x28 so that the centre of mass lands on the
+    centre (shifted by whole pixels, as MNIST was; kept inside the field where a lopsided digit
+    would otherwise be cut). Ink is scaled so the darkest stroke is 255, MNIST's range.
+    An empty drawing gives an all-zero digit.
+    """
+    return _to_mnist(ink(image))
+
+
+def read(image) -> tuple[Verdict, np.ndarray]:
+    """`assess` and `to_mnist` in one pass over the image: (verdict, uint8 (28, 28) digit)."""
+    amount = ink(image)
+    return _assess(amount), _to_mnist(amount)
+
+
+def _to_mnist(amount: np.ndarray) -> np.ndarray:
+    box = _box(amount >= INK)
+    out = np.zeros((SIZE, SIZE), dtype=np.uint8)
+    if box is None:
+        return out
+    top, bottom, left, right = box
+    crop = amount[top:bottom, left:right]
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))  # PIL wants (width, height)
+    small = np.asarray(Image.fromarray(crop.astype(np.float32), mode="F")
+                       .resize(size, Image.Resampling.LANCZOS), dtype=np.float64)
+    small = np.clip(small, 0.0, None)  # Lanczos rings slightly below zero next to strokes
+    peak = small.max()
+    if peak <= 0:
+        return out
+    small = small / peak
+    cy, cx = centre_of_mass(small)
+    sh, sw = small.shape
+    y0 = int(np.clip(round(CENTRE - cy), 0, SIZE - sh))
+    x0 = int(np.clip(round(CENTRE - cx), 0, SIZE - sw))
+    out[y0:y0 + sh, x0:x0 + sw] = np.round(small * 255).astype(np.uint8)
+    return out
+
+
+def render_large(digit, size: int = CANVAS_SIZE, thicken: int = 0) -> np.ndarray:
+    """A 28x28 digit drawn large, as on the canvas: uint8 (size, size), upscaled smoothly and,
+    with `thicken` > 1, widened by a `thicken`-pixel square max filter, like a thicker pen."""
+    img = np.asarray(Image.fromarray(np.asarray(digit, dtype=np.uint8))
+                     .resize((size, size), Image.Resampling.BILINEAR))
+    for axis in (0, 1):  # a square max filter is a max over rows, then over columns
+        padded = np.pad(img, [(thicken // 2, thicken // 2) if a == axis else (0, 0) for a in (0, 1)])
+        img = np.max([np.take(padded, range(k, k + size), axis=axis) for k in range(max(thicken, 1))], axis=0)
+    return img

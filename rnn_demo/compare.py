@@ -1,0 +1,126 @@
+"""Pure analysis for the Compare page: the numbers that put models side by side.
+
+Accuracy, confusion matrix and per-class accuracy on the test digits, the mean probability of
+the true class after each row ("when does it know", from analysis.py), the gradient norm
+through time (from gradients.py), and the anchor table. numpy and dicts out; no streamlit.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnn_demo import analysis, data, gradients
+from rnn_demo.checkpoints import Checkpoint
+from rnn_demo.train import accuracy
+
+# The seed's result, as its blog reports it: a tanh RNN with 128 units in TensorFlow, RMSprop,
+# batch 128, 10,000 iterations, tested on 128 test digits (one batch), so about ±1.3 points of
+# sampling noise (binomial standard error at 97.66% on 128 digits).
+SEED_ANCHOR = {"model": "the seed (blog)", "architecture": "RNN 128 (tanh), TensorFlow",
+               "training": "RMSprop lr 0.001, batch 128, 10,000 iterations",
+               "test digits": 128, "test accuracy": 0.9766,
+               "source": "the seed blog post this app starts from"}
+# Published row-by-row (28 steps) figures: none is listed, because none could be checked from a
+# primary source on this offline machine. Pixel-by-pixel results (784 steps, Le et al. 2015)
+# are a different, much harder task and are deliberately not mixed in.
+PUBLISHED_NOTE = ("No published row-by-row MNIST figure is listed: we could not verify one from a primary "
+                  "source, and pixel-by-pixel results (784 steps of one pixel, e.g. Le et al. 2015) are a "
+                  "different, much harder task, so they are not comparable.")
+
+
+def confusion(labels, preds, classes: int = 10) -> np.ndarray:
+    """(classes, classes) counts: row = true digit, column = the model's answer."""
+    labels, preds = np.asarray(labels, int), np.asarray(preds, int)
+    return np.bincount(labels * classes + preds, minlength=classes * classes).reshape(classes, classes)
+
+
+def per_class(cm: np.ndarray) -> np.ndarray:
+    """Accuracy on each true class: the diagonal over the row sums, (classes,)."""
+    cm = np.asarray(cm)
+    return np.diag(cm) / np.maximum(cm.sum(1), 1)
+
+
+def evaluate(model, digits: data.Digits) -> dict:
+    """Accuracy, confusion matrix and per-class accuracy of a model on some digits."""
+    acc, preds = accuracy(model, digits)
+    cm = confusion(digits.labels.numpy(), preds.numpy())
+    return {"accuracy": float(np.trace(cm) / cm.sum()), "confusion": cm, "per_class": per_class(cm),
+            "n": len(digits), "source": digits.source}
+
+
+def test_digits(root=None) -> tuple[data.Digits, str]:
+    """The full MNIST test set when it is on this machine, else the bundled sample; and a line
+    saying which."""
+    digits = data.load_test(root)
+    if len(digits) >= 10_000:
+        return digits, f"the full MNIST test set ({len(digits):,} digits)"
+    return digits, (f"the bundled sample of {len(digits):,} MNIST test digits (the full test set is not on "
+                    f"this machine; set {data.ENV_VAR} to use it)")
+
+
+def when_it_knows(model, digits: data.Digits) -> np.ndarray:
+    """Mean probability of the true class after each row, (T,) (analysis.true_class_prob_by_step)."""
+    return analysis.true_class_prob_by_step(model, digits)
+
+
+def gradient_curve(model, digits: data.Digits, n: int = 200) -> dict:
+    """||dL/ds_t|| relative to the last step, median and quartiles over the first n digits, by
+    autograd through the unrolled network (gradients.norms_through_time)."""
+    sub = digits.subset(slice(0, n))
+    curve = gradients.norms_through_time(model, sub.sequences(), sub.labels)["h"]
+    return {"t": curve.t, "median": curve.median, "q1": curve.q1, "q3": curve.q3, "factor": curve.factor}
+
+
+def trained_on_test_digits(ckpt: Checkpoint) -> bool:
+    """Was this model trained on the bundled sample? Its digits come from the MNIST test set, so
+    its accuracy on test digits is partly on digits it has seen."""
+    ds = ckpt.dataset or {}
+    return ds.get("kind") == "sample" or "sample" in str(ds.get("train", ""))
+
+
+def trained_on(dataset: dict) -> str:
+    """'MNIST train, 60,000 digits' from a checkpoint's dataset record (no server paths)."""
+    what = str(dataset.get("train", "?")).split(" (")[0]
+    n = dataset.get("n_train")
+    return f"{what}, {n:,} digits" if isinstance(n, int) else what
+
+
+def summary_row(name: str, ckpt: Checkpoint, path: Path | None, result: dict) -> dict:
+    """One row of the comparison table, every number from the checkpoint or the evaluation."""
+    m, h = ckpt.metrics or {}, ckpt.history or {}
+    seconds = h.get("seconds", m.get("seconds"))
+    return {"model": name, "architecture": ckpt.model_config.label,
+            "test accuracy": result["accuracy"], "test digits": result["n"],
+            "parameters": int(sum(p.numel() for p in ckpt.model.parameters())),
+            "training time (s)": float(seconds) if seconds is not None else None,
+            "steps": len(h.get("loss", [])) or m.get("steps"),
+            "size (KB)": (round(Path(path).stat().st_size / 1024, 1)
+                          if path is not None and Path(path).exists() else None),
+            "trained on": trained_on(ckpt.dataset or {}),
+            "note": "trained on digits of the test set" if trained_on_test_digits(ckpt) else ""}
+
+
+def anchor_rows(shipped: dict[str, Checkpoint]) -> list[dict]:
+    """The seed's figure, then each shipped model's accuracy as recorded in its checkpoint (on the
+    test digits it was evaluated on when it was made)."""
+    rows = [dict(SEED_ANCHOR)]
+    for name, ckpt in shipped.items():
+        m, tc, ds = ckpt.metrics or {}, ckpt.train_config or {}, ckpt.dataset or {}
+        steps = m.get("steps") or len((ckpt.history or {}).get("loss", []))
+        rows.append({"model": f"shipped: {name}", "architecture": f"{ckpt.model_config.label}, PyTorch",
+                     "training": f"{tc.get('optimizer', '?')} lr {tc.get('lr', '?')}, "
+                                 f"batch {tc.get('batch_size', '?')}, "
+                                 f"{steps:,} steps",
+                     "test digits": ds.get("n_test"), "test accuracy": m.get("test_acc"),
+                     "source": f"models/{name}.pt (recorded when trained)"})
+    return rows
+
+
+@torch.no_grad()
+def reading_trace(model, image, label: int | None = None) -> dict:
+    """What the two-models animation needs for one digit: rows, states (T, D*H), step_probs (T, C)."""
+    t = analysis.digit_trace(model, image, label)
+    return {"rows": t["rows"], "states": t["states"], "step_probs": t["step_probs"], "knows_from": t["knows_from"],
+            "prediction": t["prediction"]}

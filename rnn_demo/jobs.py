@@ -1,0 +1,303 @@
+"""Server-wide training jobs: one training at a time, run off the script thread, watched by polling.
+
+The Train page starts a `Job` through the `JobManager` (one per server, cached by ui.py) and a
+fragment polls `Job.snapshot()` every second; the loop itself is `rnn_demo.train.train`, so
+progress leaves through its `on_step` callback and Stop is its `should_stop`. Streamlit must
+only be touched from the script thread, so nothing here imports it: the shared state is plain
+Python guarded by a lock. A page that stops polling (a closed tab) stops the run within
+`heartbeat_s` seconds, and what was learned is still saved.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+
+from rnn_demo import checkpoints, data, threads
+from rnn_demo.model import ModelConfig
+from rnn_demo.train import TrainConfig, train
+
+NAME_PATTERN = re.compile(r"[^A-Za-z0-9_-]+")
+MAX_NAME = 40
+HEARTBEAT_S = 30.0
+# Intra-op threads while a job trains. The demo's models are small: a second thread gains little,
+# and on a busy server a spinning OpenMP pool made each step 10 times slower (20 ms vs 280 ms
+# for an RNN 64, batch 64; bench/train_job_speed.py). torch's setting is process-wide, so it is
+# set for the run and restored after.
+TRAIN_THREADS = 1
+SAMPLE_TEST = 200  # bundled-sample runs hold back this many digits to test on
+DATASETS = ("sample", "mnist")
+FINISHED = ("done", "stopped", "diverged", "failed")
+
+
+class JobError(ValueError):
+    """A training request that cannot start; the message says why in plain words."""
+
+
+class Busy(JobError):
+    """Another training is running on this server."""
+
+
+def clean_name(name: str) -> str:
+    """A checkpoint name made safe as a file name: letters, digits, '-' and '_' only."""
+    cleaned = NAME_PATTERN.sub("-", (name or "").strip()).strip("-_")[:MAX_NAME]
+    if not cleaned:
+        raise JobError("Give the model a name (letters, digits, '-' or '_').")
+    return cleaned
+
+
+def check_name(name: str, user_dir: Path, shipped_dir: Path, overwrite: bool = False,
+               reserved: tuple[str, ...] = ()) -> Path:
+    """The file a new model called `name` goes to. Refuses the names of shipped models (they are
+    never overwritten from the browser) and, unless `overwrite`, a name the user already has."""
+    name = clean_name(name)
+    shipped = {p.stem.lower() for p in checkpoints.list_checkpoints(shipped_dir)} | {r.lower() for r in reserved}
+    if name.lower() in shipped:
+        raise JobError(f"'{name}' is the name of a shipped model, which the app never overwrites. "
+                       "Choose another name, e.g. 'my-" + name + "'.")
+    path = Path(user_dir) / f"{name}.pt"
+    if path.exists() and not overwrite:
+        raise JobError(f"You already have a model called '{name}'. Choose another name, or tick "
+                       "'replace my model of the same name'.")
+    return path
+
+
+def split_sample(sample: data.Digits, n_test: int = SAMPLE_TEST) -> tuple[data.Digits, data.Digits]:
+    """The bundled sample split into training digits and held-out test digits (the last n_test),
+    so the test accuracy of a sample run is measured on digits it never trained on."""
+    n = len(sample)
+    return sample.subset(slice(0, n - n_test)), sample.subset(slice(n - n_test, n))
+
+
+def load_data(which: str, root=None) -> tuple[data.Digits, data.Digits]:
+    """(train, test) digits for a data choice: 'sample' or 'mnist' (raises DataUnavailable)."""
+    if which == "sample":
+        return split_sample(data.load_sample())
+    if which == "mnist":
+        return data.load_mnist(True, root, download=False), data.load_mnist(False, root, download=False)
+    raise JobError(f"data must be one of {', '.join(DATASETS)}, not {which!r}")
+
+
+@dataclass
+class Job:
+    """One training run and its shared progress. Read it through `snapshot()`."""
+
+    id: int
+    name: str
+    path: Path
+    model_config: ModelConfig
+    train_config: TrainConfig
+    data: str
+    owner: str = ""
+    heartbeat_s: float = HEARTBEAT_S
+    alive: Callable[[], bool] | None = None  # is the owner's browser session still connected?
+    loader: Callable[[str], tuple] = load_data
+    status: str = "queued"  # queued | loading | running | saving | done | stopped | diverged | failed
+    message: str = ""
+    step: int = 0
+    total: int = 0
+    started: float = field(default_factory=time.time)
+    train_started: float | None = None
+    finished: float | None = None
+    loss: list = field(default_factory=list)
+    batch_acc: list = field(default_factory=list)
+    grad_norm: list = field(default_factory=list)
+    evals: list = field(default_factory=list)
+    history: dict | None = None
+    metrics: dict | None = None
+    saved: Path | None = None
+    stop_reason: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _last_poll: float = field(default_factory=time.monotonic, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    # --- called from the page -------------------------------------------------------------
+    def touch(self) -> None:
+        """The page is still watching (called on every poll)."""
+        with self._lock:
+            self._last_poll = time.monotonic()
+
+    def stop(self, reason: str = "") -> None:
+        """Ask the loop to stop after the current step; what it learned is kept and saved."""
+        with self._lock:
+            if not self.stop_reason:
+                self.stop_reason = reason or "Stopped by the user"
+        self._stop.set()
+
+    @property
+    def finished_ok(self) -> bool:
+        return self.status in FINISHED
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run has finished (for tests and the command line)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.finished_ok
+
+    def snapshot(self) -> dict:
+        """A consistent copy of the progress, safe to read from any thread."""
+        with self._lock:
+            now = time.time()
+            running_s = (now if self.finished is None else self.finished) - (self.train_started or now)
+            eta = None
+            if self.status == "running" and self.step > 0 and self.total:
+                eta = running_s / self.step * (self.total - self.step)
+            return {"id": self.id, "name": self.name, "status": self.status, "message": self.message,
+                    "step": self.step, "total": self.total, "eta_s": eta, "elapsed_s": now - self.started,
+                    "train_s": running_s, "loss": list(self.loss), "batch_acc": list(self.batch_acc),
+                    "grad_norm": list(self.grad_norm), "evals": [dict(e) for e in self.evals],
+                    "clip": self.train_config.clip, "model": self.model_config.label, "data": self.data,
+                    "owner": self.owner, "saved": self.saved, "metrics": dict(self.metrics or {}),
+                    "history": self.history, "finished": self.finished_ok}
+
+    # --- the training thread --------------------------------------------------------------
+    def _should_stop(self) -> bool:
+        if self._stop.is_set():
+            return True
+        with self._lock:
+            idle = time.monotonic() - self._last_poll
+        if idle > self.heartbeat_s and (self.alive is None or not self._alive()):
+            self.stop(f"No page has watched this run for {idle:.0f} s (was the tab closed?), so it stopped")
+            return True
+        return False
+
+    def _alive(self) -> bool:
+        try:
+            return bool(self.alive())
+        except Exception:  # a runtime that has gone away counts as a closed tab
+            return False
+
+    def _on_step(self, step: int, m: dict) -> None:
+        with self._lock:
+            if self.train_started is None:
+                self.train_started = time.time() - m["seconds"]
+            self.step, self.total = step, m["total"]
+            self.loss.append(m["loss"])
+            self.grad_norm.append(m["grad_norm"])
+            self.batch_acc.append(m["batch_acc"])
+            if len(m["evals"]) != len(self.evals):
+                self.evals = [dict(e) for e in m["evals"]]
+
+    def _set(self, **kw) -> None:
+        with self._lock:
+            for k, v in kw.items():
+                setattr(self, k, v)
+
+    def run(self) -> None:
+        """The whole job, on its own thread: load data, train, save. Never raises."""
+        try:
+            self._set(status="loading")
+            train_data, test_data = self.loader(self.data)
+            cfg = self.train_config
+            total = cfg.total_steps(len(train_data))
+            self._set(status="running", total=total, train_started=time.time())
+            with threads.limit(TRAIN_THREADS):
+                result = train(self.model_config, cfg, train_data, test_data,
+                               on_step=self._on_step, should_stop=self._should_stop)
+            steps = len(result.history["batch_acc"])
+            message = result.message
+            if result.status == "stopped":
+                message = f"{self.stop_reason or 'Stopped'} after {steps} of {total} steps."
+            if steps == 0:
+                self._set(status=result.status if result.status != "done" else "failed", history=result.history,
+                          message=(message or "No step was taken") + " Nothing was saved.")
+                return
+            self._set(status="saving", history=result.history)
+            metrics = result.metrics
+            dataset = {"train": train_data.source + (" (first 800)" if self.data == "sample" else ""),
+                       "test": test_data.source
+                       + (f" (last {len(test_data)}, held out)" if self.data == "sample" else ""),
+                       "n_train": len(train_data), "n_test": len(test_data), "kind": self.data}
+            saved = checkpoints.save(self.path, result.model, cfg, metrics, result.history, dataset)
+            self._set(status=result.status, message=message, metrics=metrics, saved=saved)
+        except Exception as exc:  # the page shows the message; the server keeps running
+            self._set(status="failed", message=f"Training failed: {exc}")
+        finally:
+            self._set(finished=time.time())
+
+
+class JobManager:
+    """At most one training at a time on this server; the latest job stays readable."""
+
+    def __init__(self, heartbeat_s: float = HEARTBEAT_S, loader: Callable[[str], tuple] = load_data):
+        self.heartbeat_s = heartbeat_s
+        self.loader = loader
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._jobs: dict[int, Job] = {}
+        self._current: Job | None = None
+
+    def current(self) -> Job | None:
+        """The job running now, or None."""
+        with self._lock:
+            job = self._current
+        return job if job is not None and not job.finished_ok else None
+
+    def get(self, job_id: int | None) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def start(self, name: str, model_config: ModelConfig, train_config: TrainConfig, which: str,
+              user_dir, shipped_dir, owner: str = "", overwrite: bool = False,
+              alive: Callable[[], bool] | None = None, reserved: tuple[str, ...] = ()) -> Job:
+        """Start a training run on a background thread. Raises Busy when another run is going,
+        JobError for a bad name or data choice."""
+        if which not in DATASETS:
+            raise JobError(f"data must be one of {', '.join(DATASETS)}, not {which!r}")
+        if which == "mnist" and not data.mnist_available():
+            raise JobError("The full MNIST is not on this machine. Set RNN_DEMO_DATA to a folder holding "
+                           "MNIST/raw/*-ubyte and restart the app, or train on the bundled sample.")
+        path = check_name(name, user_dir, shipped_dir, overwrite, reserved)
+        with self._lock:
+            running = self._current
+            if running is not None and not running.finished_ok:
+                s = running.snapshot()
+                eta = f", about {format_seconds(s['eta_s'])} left" if s["eta_s"] is not None else ""
+                who = "you" if owner and owner == running.owner else "someone else"
+                raise Busy(f"Only one training runs at a time on this server, and {who} is training "
+                           f"'{running.name}' ({s['model']}, step {s['step']} of {s['total'] or '?'}{eta}). "
+                           "Wait for it to finish, then start yours.")
+            job = Job(next(self._ids), path.stem, path, model_config, train_config, which, owner,
+                      self.heartbeat_s, alive, self.loader)
+            job._thread = threading.Thread(target=job.run, name=f"train-{job.id}", daemon=True)
+            self._jobs[job.id] = job
+            self._current = job
+            job._thread.start()
+        return job
+
+
+def format_seconds(s: float | None) -> str:
+    if s is None or not math.isfinite(s):
+        return "?"
+    s = int(round(s))
+    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
+
+
+def config_for(which: str, cfg: TrainConfig, n_train: int | None = None) -> TrainConfig:
+    """Evaluate often enough for a live test-accuracy curve: about 20 points per run on the
+    bundled sample (200 test digits are cheap), once per epoch on the full set."""
+    if which == "sample" and cfg.eval_every == 0:
+        n = n_train if n_train is not None else len(data.load_sample()) - SAMPLE_TEST
+        return replace(cfg, eval_every=max(1, cfg.total_steps(n) // 20))
+    return cfg
+
+
+def import_checkpoint(raw: bytes, filename: str, user_dir, shipped_dir, reserved: tuple[str, ...] = (),
+                      overwrite: bool = False) -> Path:
+    """Check an uploaded file is one of our checkpoints (safe load: weights and plain values
+    only), then save it into the user's folder under its cleaned file name. Raises
+    CheckpointError for a foreign or broken file, JobError for a name that is taken."""
+    import io
+
+    if len(raw) > checkpoints.MAX_BYTES:
+        raise checkpoints.CheckpointError(f"{filename}: {len(raw):,} bytes is too large for a checkpoint")
+    ckpt = checkpoints.load(io.BytesIO(raw), name=filename)
+    path = check_name(Path(filename).stem, user_dir, shipped_dir, overwrite, reserved)
+    return checkpoints.save(path, ckpt.model, ckpt.train_config, ckpt.metrics, ckpt.history, ckpt.dataset)

@@ -1,0 +1,347 @@
+"""Figures for the Train and Compare pages: training curves, gradient norms, weight summaries,
+confusion matrices, per-class accuracy, "when does it know", and two models reading one digit.
+
+Arrays and lists in, Plotly figures out; no streamlit, no torch.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from rnn_demo.plots import CLASS_COLORS, DIGIT_SCALE, FONT, STATE_RANGE, STATE_SCALE, TEMPLATE
+
+GRID = "#e5e5e5"
+
+
+def _layout(fig: go.Figure, title: str | None = None, height: int = 360, **kw) -> go.Figure:
+    fig.update_layout(template=TEMPLATE, font=FONT, height=height, margin=dict(l=50, r=20, t=50 if title else 20, b=40),
+                      title=title, legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0), **kw)
+    return fig
+
+
+def smooth(values, window: int | None = None) -> np.ndarray:
+    """Running mean over the last `window` values (the first values average what there is), so a
+    noisy per-batch curve is readable; the raw values are drawn beside it, faint."""
+    v = np.asarray(values, float)
+    if v.size == 0:
+        return v
+    window = window or max(1, min(50, v.size // 20))
+    c = np.cumsum(np.insert(np.nan_to_num(v), 0, 0.0))
+    idx = np.arange(1, v.size + 1)
+    lo = np.maximum(0, idx - window)
+    return (c[idx] - c[lo]) / (idx - lo)
+
+
+def param_label(name: str) -> str:
+    """torch's parameter name -> the seed's plain name, e.g. rnn.weight_hh_l0 -> 'W_h (layer 1)'."""
+    if name.startswith("readout."):
+        return "read-out W_l" if name.endswith("weight") else "read-out b_l"
+    kind, _, rest = name.removeprefix("rnn.").partition("_l")
+    layer, reverse = rest.removesuffix("_reverse"), rest.endswith("_reverse")
+    base = {"weight_ih": "W_x", "weight_hh": "W_h", "bias_ih": "b (input)", "bias_hh": "b (state)"}.get(kind)
+    if base is None or not layer.isdigit():
+        return name
+    return f"{base} layer {int(layer) + 1}" + (" backward" if reverse else "")
+
+
+# --- Train page ---------------------------------------------------------------------------
+
+def training_curves(loss, batch_acc, evals, total: int | None = None) -> go.Figure:
+    """Loss per step (faint) with its running mean, and accuracy: per batch (running mean) and on
+    the test digits at each evaluation (markers). Polled every second or two while training, so it
+    is built without make_subplots and from numpy arrays (both much cheaper to validate)."""
+    loss, batch_acc = np.asarray(loss, float), np.asarray(batch_acc, float)
+    steps = np.arange(1, loss.size + 1)
+    ev = [e for e in evals if e.get("test_acc") is not None]
+    span = [0, max(total or 0, loss.size, 1)]
+    fig = go.Figure([
+        go.Scatter(x=steps, y=loss, mode="lines", line=dict(color="#9ecae1", width=1), name="loss per batch"),
+        go.Scatter(x=steps, y=smooth(loss), mode="lines", line=dict(color="#1f77b4", width=2),
+                   name="loss, running mean"),
+        go.Scatter(x=steps, y=smooth(batch_acc), mode="lines", line=dict(color="#ff7f0e", width=2),
+                   name="accuracy on training batches, running mean", xaxis="x2", yaxis="y2"),
+        go.Scatter(x=np.array([e["step"] for e in ev]), y=np.array([e["test_acc"] for e in ev]), mode="lines+markers",
+                   line=dict(color="#2ca02c", width=2), name="accuracy on the test digits", xaxis="x2", yaxis="y2"),
+    ])
+    fig.update_layout(
+        xaxis=dict(domain=[0, 0.45], range=span, title_text="step", gridcolor=GRID),
+        yaxis=dict(rangemode="tozero", title_text="loss (cross-entropy)", gridcolor=GRID),
+        xaxis2=dict(domain=[0.55, 1], range=span, title_text="step", gridcolor=GRID, anchor="y2"),
+        yaxis2=dict(range=[0, 1.02], tickformat=".0%", title_text="accuracy", gridcolor=GRID, anchor="x2"))
+    return _layout(fig, height=340)
+
+
+def grad_norm_steps(grad_norm, clip: float = 0.0, total: int | None = None) -> go.Figure:
+    """The global gradient norm at every step, before clipping (log scale), and the clip line:
+    steps above it were scaled down to it (Pascanu et al. 2013)."""
+    g = np.asarray(grad_norm, float)
+    steps = np.arange(1, g.size + 1)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=steps, y=np.where(np.isfinite(g) & (g > 0), g, np.nan), mode="lines",
+                             line=dict(color="#7f7f7f", width=1), name="gradient norm ||g|| (before clipping)"))
+    if clip and clip > 0:
+        fig.add_hline(y=clip, line=dict(color="#d62728", dash="dash"), annotation_text=f"clip at {clip:g}",
+                      annotation_position="top right")
+    fig.update_xaxes(title_text="step", range=[0, max(total or 0, g.size, 1)], gridcolor=GRID)
+    fig.update_yaxes(type="log", title_text="||g||", gridcolor=GRID)
+    return _layout(fig, height=280, showlegend=True)
+
+
+def weight_summaries(param_summaries: list[dict]) -> go.Figure:
+    """Per parameter, over training: the mean with a band of one standard deviation, and the min
+    and max (the seed's `variable_summaries` in TensorBoard)."""
+    names = list(param_summaries[0]["params"]) if param_summaries else []
+    cols = 3
+    rows = max(1, -(-len(names) // cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[param_label(n) for n in names],
+                        vertical_spacing=0.2 if rows > 1 else 0.2, horizontal_spacing=0.07)
+    epochs = [s["epoch"] for s in param_summaries]
+    for k, name in enumerate(names):
+        r, c = k // cols + 1, k % cols + 1
+        get = lambda key: [s["params"][name][key] for s in param_summaries]  # noqa: E731
+        mean, std = np.array(get("mean")), np.array(get("std"))
+        first = k == 0
+        fig.add_trace(go.Scatter(x=epochs + epochs[::-1], y=(mean + std).tolist() + (mean - std)[::-1].tolist(),
+                                 fill="toself", fillcolor="rgba(31,119,180,0.15)", line=dict(width=0),
+                                 name="mean ± std", showlegend=first, hoverinfo="skip"), r, c)
+        fig.add_trace(go.Scatter(x=epochs, y=mean.tolist(), mode="lines+markers", line=dict(color="#1f77b4"),
+                                 name="mean", showlegend=first), r, c)
+        fig.add_trace(go.Scatter(x=epochs, y=get("min"), mode="lines", line=dict(color="#7f7f7f", dash="dot"),
+                                 name="min", showlegend=first), r, c)
+        fig.add_trace(go.Scatter(x=epochs, y=get("max"), mode="lines", line=dict(color="#333333", dash="dash"),
+                                 name="max", showlegend=first), r, c)
+    fig.update_xaxes(title_text="epoch", gridcolor=GRID)
+    fig.update_yaxes(gridcolor=GRID)
+    _layout(fig, title="solid: mean · band: mean ± one std · dotted: min · dashed: max", height=270 * rows + 60,
+            showlegend=False)
+    fig.update_layout(margin=dict(t=90))
+    return fig
+
+
+def weight_histogram_animation(param_summaries: list[dict], name: str, max_frames: int = 60) -> go.Figure:
+    """The histogram of one parameter's values at each epoch, as an animation (frames, play,
+    slider). The x range covers every epoch, so the bars move instead of the axis. A long run
+    (the seed's recipe on the sample is 1,600 epochs) shows `max_frames` evenly spaced epochs,
+    always the first and the last."""
+    snaps = [s for s in param_summaries if name in s["params"]]
+    if len(snaps) > max_frames:
+        keep = np.unique(np.linspace(0, len(snaps) - 1, max_frames).round().astype(int))
+        snaps = [snaps[i] for i in keep]
+    if not snaps:
+        raise ValueError(f"no summaries recorded for {name}")
+    lo = min(s["params"][name]["min"] for s in snaps)
+    hi = max(s["params"][name]["max"] for s in snaps)
+    ymax = max(max(s["params"][name]["hist"]) for s in snaps)
+
+    def bars(s) -> go.Bar:
+        p = s["params"][name]
+        e = np.asarray(p["edges"], float)
+        return go.Bar(x=((e[:-1] + e[1:]) / 2).tolist(), y=p["hist"], width=(np.diff(e) * 0.95).tolist(),
+                      marker_color="#1f77b4", name=f"epoch {s['epoch']}",
+                      hovertemplate="value %{x:.3g}: %{y} weights<extra></extra>")
+
+    label = lambda s: f"epoch {s['epoch']} (step {s['step']})"  # noqa: E731
+    fig = go.Figure(data=[bars(snaps[0])], frames=[go.Frame(data=[bars(s)], name=label(s)) for s in snaps])
+    span = (hi - lo) or 1.0
+    fig.update_xaxes(range=[lo - 0.05 * span, hi + 0.05 * span], title_text=f"value of {param_label(name)}",
+                     gridcolor=GRID)
+    fig.update_yaxes(range=[0, ymax * 1.1], title_text="how many weights", gridcolor=GRID)
+    play = dict(type="buttons", showactive=False, x=0, y=-0.25, xanchor="left",
+                buttons=[dict(label="▶ Play", method="animate",
+                              args=[None, dict(frame=dict(duration=600, redraw=True), fromcurrent=True,
+                                               transition=dict(duration=200))]),
+                         dict(label="Pause", method="animate",
+                              args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])])
+    slider = dict(active=0, x=0.15, len=0.85, y=-0.15, currentvalue=dict(prefix=""),
+                  steps=[dict(label=f"{s['epoch']}", method="animate",
+                              args=[[label(s)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
+                         for s in snaps])
+    return _layout(fig, title=f"{param_label(name)}: {label(snaps[0])} … {label(snaps[-1])}", height=380,
+                   updatemenus=[play], sliders=[slider], showlegend=False)
+
+
+# --- Compare page -------------------------------------------------------------------------
+
+def overlaid_curves(histories: dict[str, dict], colors: dict[str, str]) -> go.Figure:
+    """Several models' training: test accuracy at each evaluation and the loss averaged over each
+    epoch, against epochs (models trained with different batch sizes line up by epoch)."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("test accuracy while training", "training loss (epoch mean)"),
+                        horizontal_spacing=0.08)
+    for name, h in histories.items():
+        color = colors.get(name)
+        ev = [e for e in h.get("evals", []) if e.get("test_acc") is not None]
+        fig.add_trace(go.Scatter(x=[e["epoch"] for e in ev], y=[e["test_acc"] for e in ev], mode="lines+markers",
+                                 name=name, legendgroup=name, line=dict(color=color)), 1, 1)
+        loss = np.asarray(h.get("loss", []), float)
+        spe = int(h.get("steps_per_epoch") or 0) or max(1, loss.size)
+        if loss.size:
+            n = -(-loss.size // spe)
+            means = [float(np.nanmean(loss[i * spe:(i + 1) * spe])) for i in range(n)]
+            x = [min((i + 1) * spe, loss.size) / spe for i in range(n)]
+            fig.add_trace(go.Scatter(x=x, y=means, mode="lines+markers", name=name, legendgroup=name,
+                                     showlegend=False, line=dict(color=color)), 1, 2)
+    fig.update_xaxes(title_text="epoch", gridcolor=GRID)
+    fig.update_yaxes(tickformat=".0%", gridcolor=GRID, row=1, col=1)
+    fig.update_yaxes(type="log", gridcolor=GRID, row=1, col=2)
+    _layout(fig, height=380)
+    fig.update_layout(legend=dict(y=-0.22, yanchor="top"), margin=dict(b=90))
+    return fig
+
+
+def confusion_matrix(cm, title: str = "") -> go.Figure:
+    """Rows: the true digit; columns: the model's answer; each row as a fraction of that digit's
+    test examples (the count is in the hover)."""
+    cm = np.asarray(cm)
+    frac = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    text = [[f"{v:.0%}" if v >= 0.005 else "" for v in row] for row in frac]
+    fig = go.Figure(go.Heatmap(z=frac.tolist(), x=list(range(10)), y=list(range(10)), colorscale="Blues",
+                               zmin=0, zmax=1, text=text, texttemplate="%{text}", customdata=cm.tolist(),
+                               hovertemplate="true %{y}, answered %{x}: %{customdata} digits (%{z:.1%})<extra></extra>",
+                               showscale=False))
+    fig.update_xaxes(title_text="model's answer", dtick=1, range=[-0.5, 9.5])
+    fig.update_yaxes(title_text="true digit", dtick=1, range=[9.5, -0.5])
+    fig = _layout(fig, title=title, height=340)
+    fig.update_layout(margin=dict(l=45, r=10, t=40, b=40), font=dict(size=11))
+    return fig
+
+
+def per_class_accuracy(accs: dict[str, np.ndarray], colors: dict[str, str]) -> go.Figure:
+    """Grouped bars: each model's accuracy on each digit class."""
+    fig = go.Figure([go.Bar(x=list(range(10)), y=np.asarray(a, float).tolist(), name=name,
+                            marker_color=colors.get(name),
+                            hovertemplate="digit %{x}: %{y:.1%}<extra>" + name + "</extra>")
+                     for name, a in accs.items()])
+    lows = [float(np.min(a)) for a in accs.values()] or [0.0]
+    fig.update_xaxes(title_text="true digit", dtick=1)
+    fig.update_yaxes(title_text="accuracy", tickformat=".0%", range=[max(0.0, min(lows) - 0.05), 1.0], gridcolor=GRID)
+    return _layout(fig, height=320, barmode="group")
+
+
+def when_it_knows(curves: dict[str, np.ndarray], colors: dict[str, str]) -> go.Figure:
+    """Mean probability of the true class after each row: when does the model know the digit?"""
+    fig = go.Figure()
+    for name, c in curves.items():
+        c = np.asarray(c, float)
+        fig.add_trace(go.Scatter(x=np.arange(1, c.size + 1).tolist(), y=c.tolist(), mode="lines+markers", name=name,
+                                 line=dict(color=colors.get(name)),
+                                 hovertemplate="after row %{x}: %{y:.1%}<extra>" + name + "</extra>"))
+    fig.add_hline(y=0.1, line=dict(color="#999999", dash="dot"), annotation_text="chance (10%)",
+                  annotation_position="bottom right")
+    fig.update_xaxes(title_text="rows read (time step t)", range=[0.5, 28.5], dtick=2, gridcolor=GRID)
+    fig.update_yaxes(title_text="mean P(true digit)", tickformat=".0%", range=[0, 1.02], gridcolor=GRID)
+    return _layout(fig, height=340)
+
+
+def grad_through_time(curves: dict[str, dict], colors: dict[str, str]) -> go.Figure:
+    """Median ||dL/ds_t|| / ||dL/ds_T|| per step with its inter-quartile band, log scale: how much
+    of the error signal reaches early rows (Pascanu et al. 2013)."""
+    fig = go.Figure()
+    for name, c in curves.items():
+        t, med, q1, q3 = (np.asarray(c[k], float) for k in ("t", "median", "q1", "q3"))
+        color = colors.get(name) or "#333333"
+        rgba = _rgba(color, 0.15)
+        fig.add_trace(go.Scatter(x=np.concatenate([t, t[::-1]]).tolist(),
+                                 y=np.concatenate([q3, q1[::-1]]).tolist(), fill="toself", fillcolor=rgba,
+                                 line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name))
+        fig.add_trace(go.Scatter(x=t.tolist(), y=med.tolist(), mode="lines+markers", name=name, legendgroup=name,
+                                 line=dict(color=color),
+                                 hovertemplate="row %{x}: %{y:.3g} × the last row's<extra>" + name + "</extra>"))
+    fig.update_xaxes(title_text="time step t (row)", gridcolor=GRID)
+    fig.update_yaxes(type="log", title_text="||dL/ds_t|| ÷ ||dL/ds_T||", exponentformat="power", gridcolor=GRID)
+    return _layout(fig, height=360)
+
+
+def _rgba(color: str, alpha: float) -> str:
+    color = color.lstrip("#")
+    if len(color) != 6:
+        return f"rgba(51,51,51,{alpha})"
+    r, g, b = (int(color[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def two_models_reading(rows, traces: dict[str, dict], label: int | None = None) -> go.Figure:
+    """Two (or more) models read the same digit together: one slider and one Play button step
+    every panel. Left: the digit with the row being read; per model, its hidden states so far
+    (units x steps, later steps blank) and its read-out probabilities at that step."""
+    rows = np.asarray(rows, float)
+    names = list(traces)
+    n, T = len(names), rows.shape[0]
+    fig = make_subplots(rows=n, cols=3, column_widths=[0.22, 0.5, 0.28],
+                        specs=[[{"rowspan": n}, {}, {}]] + [[None, {}, {}] for _ in range(n - 1)],
+                        subplot_titles=["the digit"] + [x for nm in names for x in (f"{nm}: hidden state s_t",
+                                                                                       f"{nm}: P(digit) at step t")],
+                        horizontal_spacing=0.06, vertical_spacing=0.12)
+
+    states = {nm: np.asarray(traces[nm]["states"], np.float32).T for nm in names}  # (D*H, T)
+    probs = {nm: np.asarray(traces[nm]["step_probs"], float) for nm in names}  # (T, C)
+
+    def at_step(t: int) -> list[dict]:
+        """What changes with t: the row marker's y, then per model the states so far (later
+        steps blank) and the bars' heights and colours (the current guess highlighted)."""
+        out = [{"type": "scatter", "y": [t, t]}]
+        for nm in names:
+            shown = np.full_like(states[nm], np.nan)
+            shown[:, :t + 1] = states[nm][:, :t + 1]
+            p = probs[nm][t]
+            out.append({"type": "heatmap", "z": shown})
+            guess = [CLASS_COLORS[c] if c == int(p.argmax()) else "#c7c7c7" for c in range(10)]
+            out.append({"type": "bar", "y": p, "marker": {"color": guess}})
+        return out
+
+    last = at_step(T - 1)
+    fig.add_trace(go.Heatmap(z=rows, colorscale=DIGIT_SCALE, showscale=False, zmin=0, zmax=1, hoverinfo="skip"), 1, 1)
+    fig.add_trace(go.Scatter(x=[-0.5, 27.5], y=last[0]["y"], mode="lines", line=dict(color="#ff7f0e", width=3),
+                             hoverinfo="skip", showlegend=False), 1, 1)
+    for k, nm in enumerate(names):
+        fig.add_trace(go.Heatmap(z=last[1 + 2 * k]["z"], x=np.arange(1, T + 1), colorscale=STATE_SCALE,
+                                 zmin=STATE_RANGE[0], zmax=STATE_RANGE[1], showscale=k == 0,
+                                 colorbar=dict(title="s", len=0.5, y=0.75) if k == 0 else None,
+                                 hovertemplate="step %{x}, unit %{y}: %{z:.3f}<extra>" + nm + "</extra>"), k + 1, 2)
+        fig.add_trace(go.Bar(x=np.arange(10), y=last[2 + 2 * k]["y"], marker_color=last[2 + 2 * k]["marker"]["color"],
+                             showlegend=False, hovertemplate="digit %{x}: %{y:.1%}<extra>" + nm + "</extra>"), k + 1, 3)
+    # Frames carry only what moves (traces 1.. after the digit); Plotly merges them into the
+    # traces. Plain dicts: validating 28 frames of heat maps through graph_objects takes seconds.
+    frames = [{"data": at_step(t), "name": str(t + 1), "traces": list(range(1, 2 + 2 * n))} for t in range(T)]
+    fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=1)
+    fig.update_xaxes(showticklabels=False, row=1, col=1)
+    for k in range(n):
+        fig.update_xaxes(title_text="step t" if k == n - 1 else None, range=[0.5, T + 0.5], row=k + 1, col=2)
+        fig.update_yaxes(title_text="unit", row=k + 1, col=2)
+        fig.update_xaxes(dtick=1, row=k + 1, col=3)
+        fig.update_yaxes(range=[0, 1], tickformat=".0%", row=k + 1, col=3)
+    play = dict(type="buttons", showactive=False, x=0, y=-0.12, xanchor="left",
+                buttons=[dict(label="▶ Play", method="animate",
+                              args=[None, dict(frame=dict(duration=250, redraw=True), fromcurrent=True,
+                                               transition=dict(duration=0))]),
+                         dict(label="Pause", method="animate",
+                              args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])])
+    slider = dict(active=T - 1, x=0.12, len=0.88, y=-0.04, currentvalue=dict(prefix="rows read: "),
+                  steps=[dict(label=str(t + 1), method="animate",
+                              args=[[str(t + 1)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
+                         for t in range(T)])
+    title = f"the same digit (true label {label})" if label is not None else "the same digit"
+    _layout(fig, title=title, height=260 * n + 120, updatemenus=[play], sliders=[slider], showlegend=False)
+    return go.Figure(fig.to_dict() | {"frames": frames}, _validate=False)
+
+
+EXTRA_COLORS = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939"]
+
+
+def model_colors(names) -> dict[str, str]:
+    """One colour per model: the shipped models keep their architecture's colour on every page;
+    other models take distinct colours in order."""
+    from rnn_demo.plots import CELL_COLORS
+
+    out, used, extra = {}, set(), iter(EXTRA_COLORS)
+    names = list(names)
+    for name in names:
+        if name in CELL_COLORS:
+            out[name] = CELL_COLORS[name]
+            used.add(out[name])
+    for name in names:
+        if name not in out:
+            color = next((c for c in extra if c not in used), "#333333")
+            out[name] = color
+            used.add(color)
+    return out

@@ -1,0 +1,156 @@
+"""MNIST preprocessing of drawings: real MNIST digits drawn large come back readable, centred
+and sized as MNIST's; bad drawings get a verdict instead of an exception."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from rnn_demo import canvas, checkpoints
+from rnn_demo.data import to_sequences
+
+LSTM = Path(__file__).resolve().parent.parent / "models" / "lstm.pt"
+N = canvas.CANVAS_SIZE
+
+
+def drawing(*strokes, width=canvas.STROKE_WIDTH, rgba=True, background=0):
+    """Strokes (lists of (x, y) points) drawn white on a canvas-sized image, as the page gets it:
+    RGBA with an opaque black background, or gray."""
+    img = Image.new("L", (N, N), background)
+    pen = ImageDraw.Draw(img)
+    for points in strokes:
+        pen.line(points, fill=255, width=width, joint="curve")
+        for x, y in points:  # round caps, as the canvas's brush
+            pen.ellipse([x - width / 2, y - width / 2, x + width / 2, y + width / 2], fill=255)
+    gray = np.asarray(img)
+    if not rgba:
+        return gray
+    return np.dstack([gray, gray, gray, np.full_like(gray, 255)])
+
+
+SEVEN = [(60, 50), (220, 50), (120, 250)]
+ONE = [(140, 40), (140, 240)]
+ZERO = [(140, 40), (200, 90), (200, 190), (140, 240), (80, 190), (80, 90), (140, 40)]
+# The ten digits as a person draws them with a 20 px pen (a 4 in two strokes).
+TEN = {
+    0: [[(140, 40), (190, 60), (210, 140), (190, 220), (140, 245), (90, 220), (70, 140), (90, 60), (140, 40)]],
+    1: [[(150, 40), (140, 240)]],
+    2: [[(80, 80), (110, 45), (160, 40), (200, 75), (195, 120), (80, 240), (215, 240)]],
+    3: [[(80, 55), (130, 40), (190, 60), (190, 110), (130, 135), (195, 160), (200, 215), (140, 245), (80, 230)]],
+    4: [[(170, 40), (70, 170), (220, 170)], [(170, 40), (170, 245)]],
+    5: [[(200, 45), (95, 45), (85, 130), (150, 120), (200, 160), (190, 225), (130, 245), (80, 225)]],
+    6: [[(190, 50), (140, 40), (95, 90), (80, 170), (110, 235), (165, 240), (195, 195), (170, 150), (115, 150),
+         (85, 180)]],
+    7: [[(70, 50), (210, 50), (120, 245)]],
+    8: [[(175, 60), (140, 40), (95, 60), (100, 110), (140, 135), (190, 170), (185, 225), (140, 245), (95, 225),
+         (95, 170), (140, 135), (180, 105), (175, 60)]],
+    9: [[(190, 90), (165, 45), (115, 45), (90, 90), (115, 135), (165, 130), (190, 90), (185, 170), (170, 245)]],
+}
+
+
+def box_and_centre(digit):
+    rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
+    longer = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+    return longer, canvas.centre_of_mass(digit)
+
+
+@pytest.fixture(scope="module")
+def drawn_sample(sample):
+    """Every sample digit drawn large on the canvas with a thicker pen, then preprocessed."""
+    big = [canvas.render_large(d, thicken=7) for d in sample.images.numpy()]
+    return np.stack([canvas.to_mnist(b) for b in big])
+
+
+def test_mnist_digits_drawn_large_are_read_by_the_shipped_lstm(sample, drawn_sample):
+    if not LSTM.exists():
+        pytest.fail(f"the shipped model {LSTM} is missing")
+    model = checkpoints.load(LSTM).model.eval()
+    with torch.no_grad():
+        acc = (model(to_sequences(drawn_sample)).argmax(-1) == sample.labels).float().mean().item()
+    assert acc >= 0.97, f"accuracy on the redrawn sample {acc:.1%}"
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm", "gru", "birnn"])
+def test_ten_pen_drawn_digits_are_read_by_each_shipped_model(name):
+    path = LSTM.parent / f"{name}.pt"
+    if not path.exists():
+        pytest.fail(f"the shipped model {path} is missing")
+    model = checkpoints.load(path).model.eval()
+    digits = np.stack([canvas.to_mnist(drawing(*strokes)) for strokes in TEN.values()])
+    with torch.no_grad():
+        read = model(to_sequences(digits)).argmax(-1).tolist()
+    assert sum(r == d for r, d in zip(read, TEN)) >= 8, dict(zip(TEN, read))
+
+
+def test_preprocessed_digits_are_centred_and_sized_as_mnist(drawn_sample):
+    for digit in drawn_sample:
+        longer, (cy, cx) = box_and_centre(digit)
+        assert abs(longer - canvas.BOX) <= 1
+        assert abs(cy - canvas.CENTRE) <= 1 and abs(cx - canvas.CENTRE) <= 1
+        assert digit.dtype == np.uint8 and digit.max() == 255
+
+
+def test_preprocessing_gives_back_the_original_digit(sample, drawn_sample):
+    # Drawn 10x larger and shrunk again, a digit should still look like itself.
+    a = sample.images.numpy().reshape(len(sample), -1).astype(float)
+    b = drawn_sample.reshape(len(sample), -1).astype(float)
+    a -= a.mean(1, keepdims=True)
+    b -= b.mean(1, keepdims=True)
+    corr = (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1))
+    assert np.median(corr) > 0.9
+
+
+@pytest.mark.parametrize("strokes", [[SEVEN], [ONE], [ZERO], [[(10, 200), (60, 260)]],  # small, in a corner
+                                     [[(20, 140), (260, 140)]]],  # flat: the box is wider than tall
+                         ids=["seven", "one", "zero", "corner", "dash"])
+def test_drawn_strokes_are_centred_and_sized(strokes):
+    digit = canvas.to_mnist(drawing(*strokes))
+    assert digit.shape == (28, 28) and digit.dtype == np.uint8
+    longer, (cy, cx) = box_and_centre(digit)
+    assert abs(longer - canvas.BOX) <= 1
+    assert abs(cy - canvas.CENTRE) <= 1 and abs(cx - canvas.CENTRE) <= 1
+
+
+def test_a_vertical_one_keeps_its_aspect_ratio():
+    digit = canvas.to_mnist(drawing(ONE))
+    cols = np.flatnonzero(digit.max(0) > 127)
+    assert 1 <= len(cols) <= 4  # a 20 px pen on a 220 px stroke: about 2 px wide, not stretched
+
+
+def test_gray_rgba_and_transparent_background_read_the_same():
+    rgba = drawing(SEVEN)
+    gray = drawing(SEVEN, rgba=False)
+    transparent = rgba.copy()
+    transparent[..., 3] = rgba[..., 0]  # white strokes on a transparent canvas
+    transparent[..., :3][rgba[..., 0] == 0] = 0
+    for other in (gray, transparent):
+        np.testing.assert_array_equal(canvas.to_mnist(other), canvas.to_mnist(rgba))
+
+
+@pytest.mark.parametrize("image, problem", [
+    (np.zeros((N, N, 4), np.uint8), "empty"),                   # nothing drawn, transparent
+    (drawing(), "empty"),                                        # nothing drawn on black
+    (drawing([(140, 140), (141, 141)]), "dot"),                  # a single click
+    (np.full((N, N, 4), 255, np.uint8), "full"),                 # all ink
+    (drawing(*[[(0, y), (N, y)] for y in range(0, N, 25)]), "full"),  # scribbled over
+    (drawing([(3, 40), (3, 240)]), "edge"),                      # a stroke along the left border
+    (drawing([(140, 200), (140, 290)]), "edge"),                 # runs off the bottom
+    (drawing(SEVEN), None),
+])
+def test_verdicts(image, problem):
+    verdict = canvas.assess(image)
+    assert verdict.problem == problem
+    assert verdict.ok == (problem in (None, "edge"))
+    assert bool(verdict.message) == (problem is not None)
+    digit = canvas.to_mnist(image)  # never raises, whatever the drawing
+    assert canvas.read(image)[0] == verdict
+    np.testing.assert_array_equal(canvas.read(image)[1], digit)
+    assert digit.shape == (28, 28) and digit.dtype == np.uint8
+    if problem == "empty":
+        assert not digit.any()
+
+
+def test_not_an_image_is_a_clear_error():
+    with pytest.raises(ValueError, match="expected a gray"):
+        canvas.assess(np.zeros((4, 4, 2)))

@@ -1,0 +1,120 @@
+"""The Draw page under AppTest: a drawing injected into the canvas's state gets a prediction
+from every model; an empty canvas or a bad drawing gets a friendly message, never an exception."""
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from rnn_demo import attribution, canvas, checkpoints, ui
+from tests.test_canvas import ONE, SEVEN, drawing
+
+PAGE = str(ui.ROOT / "pages" / "3_Draw.py")
+KEY = "draw_canvas"
+
+
+def as_state(image: np.ndarray) -> dict:
+    """The canvas component's own session-state value (streamlit-drawable-canvas 0.13.0)."""
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return {"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None}
+
+
+def run(image=None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    if image is not None:
+        at.session_state[KEY] = as_state(image)
+    return at.run()
+
+
+def decode(z):
+    """A Plotly 7 array: a list, or {"dtype", "bdata", "shape"}."""
+    if isinstance(z, dict):
+        return np.frombuffer(base64.b64decode(z["bdata"]), z["dtype"]).reshape(
+            [int(n) for n in str(z.get("shape", "-1")).split(",")])
+    return np.asarray(z, dtype=float)
+
+
+def spec(at, i):
+    return json.loads(at.get("plotly_chart")[i].proto.spec)
+
+
+def test_a_drawn_seven_is_read_by_every_model(user_models):
+    image = drawing(SEVEN)
+    at = run(image)
+    assert not at.exception
+    digit = canvas.to_mnist(image)
+    models = {n: checkpoints.load(p).model.eval() for n, p in ui.model_paths().items()}
+    expected = attribution.predict(models, digit)
+    shown = {m.label.split(" (")[0]: m.value for m in at.metric}
+    assert shown == {n: str(p.digit) for n, p in expected.items()}
+    assert expected["rnn"].digit == 7
+    # the enlarged digit is the preprocessed array itself
+    seen = spec(at, 0)["data"][0]["z"]
+    np.testing.assert_array_equal(np.asarray(seen), digit)
+    # the probability bars are the models' own softmax
+    bars = {t["name"]: t["y"] for t in spec(at, 1)["data"]}
+    for name, p in expected.items():
+        np.testing.assert_allclose(bars[name], p.probs, rtol=1e-5, atol=1e-7)
+    # the per-step heatmaps are the read-out's softmax after every row
+    heatmaps = [t for t in spec(at, 2)["data"] if t["type"] == "heatmap"]
+    for trace, (name, p) in zip(heatmaps, expected.items()):
+        np.testing.assert_allclose(decode(trace["z"]), p.step_probs, rtol=1e-5, atol=1e-7)
+    # the strip beside the digit is ||d logit_pred / d x_t|| of the RNN (and the LSTM once shipped)
+    strips = [t for t in spec(at, 3)["data"] if t["x"] == [29, 30, 31]]
+    for trace, name in zip(strips, [n for n in ("rnn", "lstm") if n in models]):
+        want = attribution.row_attribution(models[name], digit)
+        np.testing.assert_allclose(decode(trace["z"])[:, 0], want, rtol=1e-4)
+    assert strips
+    assert not at.warning  # a good drawing: no complaint
+
+
+def test_the_button_stores_the_drawn_digit_for_the_other_pages(user_models):
+    # Start from the app's entry point, as a user does, so that links to other pages resolve.
+    at = AppTest.from_file(str(ui.ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/3_Draw.py")
+    image = drawing(ONE)
+    at.session_state[KEY] = as_state(image)
+    at.run()
+    at.button(key="draw_send").click().run()
+    assert not at.exception
+    np.testing.assert_array_equal(at.session_state[ui.DRAWN_DIGIT], canvas.to_mnist(image))
+    assert "stored" in at.success[0].value
+    links = [el.proto.page for el in at.get("page_link")]
+    assert links == [p.split("_", 1)[1].removesuffix(".py") for p, _, _ in ui.PAGES[:2]
+                     if (ui.ROOT / p).exists()] and links
+
+
+def test_empty_canvas_shows_a_friendly_message(user_models):
+    for at in (run(), run(np.zeros((280, 280, 4), np.uint8))):
+        assert not at.exception
+        assert "empty" in at.info[0].value
+        assert not at.metric
+
+
+@pytest.mark.parametrize("image, words", [(np.full((280, 280, 4), 255, np.uint8), "whole canvas"),
+                                          (drawing([(140, 140), (141, 141)]), "dot")])
+def test_bad_drawings_say_why(user_models, image, words):
+    at = run(image)
+    assert not at.exception
+    assert words in at.info[0].value
+
+
+def test_a_stroke_at_the_edge_is_read_with_a_warning(user_models):
+    at = run(drawing([(4, 30), (4, 250)]))
+    assert not at.exception
+    assert at.metric and any("edge" in w.value for w in at.warning)
+
+
+def test_when_no_model_is_sure_the_page_says_it_does_not_look_like_mnist(user_models, monkeypatch):
+    at = run(drawing(SEVEN))
+    assert not any("does not look like an MNIST digit" in w.value for w in at.warning)
+    # Every model is below 101% sure of anything: the page must say so, and still show the answers.
+    monkeypatch.setattr(attribution, "LOW_CONFIDENCE", 1.01)
+    at = run(drawing(SEVEN))
+    assert not at.exception and at.metric
+    assert any("does not look like an MNIST digit" in w.value for w in at.warning)

@@ -1,0 +1,87 @@
+"""The Train page in AppTest: a short run gives a checkpoint that loads and predicts; Stop ends a
+run; uploads are checked."""
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnn_demo import checkpoints, jobs, train, ui
+from rnn_demo.model import ModelConfig, build
+
+PAGE = str(ui.ROOT / "pages" / "4_Train.py")
+
+
+@pytest.fixture
+def at(user_models):
+    yield AppTest.from_file(PAGE, default_timeout=60).run()
+    job = ui.job_manager().current()  # never leave a run going for the next test
+    if job is not None:
+        job.stop("test over")
+        job.wait(30)
+
+
+def small_run(at, name: str, iterations: int):
+    at.select_slider(key="train_hidden").set_value(8)
+    at.radio(key="train_length").set_value("iterations").run()
+    at.number_input(key="train_iterations").set_value(iterations)
+    at.text_input(key="train_name").set_value(name)
+    at.button(key="train_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+
+
+def poll(at, until, timeout: float = 60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        if until(at):
+            return
+        time.sleep(0.3)
+    pytest.fail("the page did not reach the expected state in time")
+
+
+def test_train_a_few_steps_gives_a_checkpoint_that_predicts(at, user_models, sample):
+    assert not at.exception
+    small_run(at, "tiny rnn", 6)
+    poll(at, lambda a: a.success)
+    assert "Saved as **tiny-rnn**" in at.success[0].value and not at.exception
+    ckpt = checkpoints.load(user_models / "tiny-rnn.pt")
+    assert ckpt.model_config == ModelConfig(hidden_size=8) and len(ckpt.history["loss"]) == 6
+    held_out = jobs.split_sample(sample)[1]
+    acc, preds = train.accuracy(ckpt.model, held_out)  # it predicts, and the saved metric is its own
+    assert preds.shape == (200,) and acc == pytest.approx(ckpt.metrics["test_acc"])
+    assert f"{acc:.1%}" in at.success[0].value
+    assert "tiny-rnn" in ui.model_paths()  # selectable on every page at once
+    assert at.selectbox(key="train_show").value == "tiny-rnn"  # and its weight summaries are shown
+    assert len(at.get("plotly_chart")) == 4
+
+
+def test_stop_ends_a_run(at, user_models):
+    small_run(at, "stop-me", 100_000)
+    job = ui.job_manager().current()
+    assert job is not None and job.name == "stop-me"
+    poll(at, lambda a: job.snapshot()["step"] >= 2)
+    at.button(key="train_stop").click().run()
+    poll(at, lambda a: a.warning)
+    assert at.warning[0].value.startswith("Stopped by you after") and "Saved as **stop-me**" in at.warning[0].value
+    assert job.snapshot()["status"] == "stopped" and ui.job_manager().current() is None
+    assert checkpoints.load(user_models / "stop-me.pt").history["status"] == "stopped"
+
+
+def test_shipped_names_are_refused(at):
+    small_run_name = "RNN"
+    at.text_input(key="train_name").set_value(small_run_name)
+    at.button(key="train_start").click().run()
+    assert "name of a shipped model" in at.error[0].value and ui.job_manager().current() is None
+
+
+def test_upload_a_broken_then_a_good_checkpoint(at, user_models, tmp_path):
+    at.file_uploader(key="train_upload").upload("broken.pt", b"PK\x03\x04 not really a checkpoint").run()
+    assert not at.exception
+    assert at.error[0].value.startswith("That file was not loaded. broken.pt is not a readable checkpoint")
+    assert not (user_models / "broken.pt").exists()
+    good = checkpoints.save(tmp_path / "friend.pt", build(ModelConfig(cell="gru", hidden_size=8))).read_bytes()
+    at.file_uploader(key="train_upload").set_value(("friend.pt", good, "application/octet-stream")).run()
+    assert not at.exception and not at.error
+    assert "Loaded **friend**" in at.success[0].value
+    assert checkpoints.load(user_models / "friend.pt").model_config.cell == "gru"
+    assert at.selectbox(key="train_show").value == "friend"
