@@ -1,57 +1,63 @@
-"""Home page: what a recurrent network is, the shipped models, and where to go next."""
+"""The app: a home page (what a recurrent network is, the shipped models, where to go next)
+and the navigation to the pages in pages/."""
 from pathlib import Path
 
 import streamlit as st
 
 from rnn_demo import ui
 
-ui.setup("Home")
-st.title("RNN Explorer: watch a recurrent network read a digit")
-st.markdown(
-    "A recurrent neural network reads an MNIST digit **one row at a time**: 28 rows of 28 pixels, "
-    "so 28 time steps. At every step it mixes the new row $x_t$ into its memory, the hidden state "
-    "$s_t$, using the **same weights** at every step:"
-)
-st.latex(r"s_t = \tanh\left(W_x\,x_t + W_h\,s_{t-1} + b\right), \qquad s_0 = 0")
-st.markdown(
-    "After the last row, a linear read-out turns the final state into ten scores, one per digit: "
-    r"$o = W_l\,s_{28} + b_l$, and softmax makes them probabilities. "
-    "Because $s_t$ is multiplied by $W_h$ again and again, the gradient that teaches early rows "
-    "shrinks or grows step after step (it *vanishes* or *explodes*); the LSTM and GRU add gates and "
-    "an additive memory to keep it alive. Every picture in this app is computed from the models' real numbers."
-)
 
-unrolled = "\n".join(
-    ["digraph { rankdir=LR; node [shape=box, style=rounded, fontname=Helvetica];",
-     's0 [label="s₀ = 0", shape=plaintext];',
-     *[f'x{t} [label="row {t}", shape=plaintext]; s{t} [label="s{t}"]; x{t} -> s{t} [label="W_x"];'
-       for t in (1, 2, 3)],
-     'dots [label="…", shape=plaintext]; x28 [label="row 28", shape=plaintext]; s28 [label="s₂₈"];',
-     'x28 -> s28 [label="W_x"]; o [label="o = W_l s₂₈ + b_l → softmax", shape=box];',
-     's0 -> s1 [label="W_h"]; s1 -> s2 [label="W_h"]; s2 -> s3 [label="W_h"]; s3 -> dots [label="W_h"];',
-     'dots -> s28 [label="W_h"]; s28 -> o; }'])
-st.subheader("The network unrolled over the 28 rows")
-st.graphviz_chart(unrolled, width="stretch")
+def home() -> None:
+    ui.setup("Home")
+    st.title("RNN Explorer: watch a recurrent network read a digit")
+    st.markdown(
+        "A recurrent neural network reads an MNIST digit **one row at a time**: 28 rows of 28 pixels, "
+        "so 28 time steps. At every step it mixes the new row $x_t$ into its memory, the hidden state "
+        "$s_t$, using the **same weights** at every step:"
+    )
+    st.latex(r"s_t = \tanh\left(W_x\,x_t + W_h\,s_{t-1} + b\right), \qquad s_0 = 0")
+    st.markdown(
+        "After the last row, a linear read-out turns the final state into ten scores, one per digit: "
+        r"$o = W_l\,s_{28} + b_l$, and softmax makes them probabilities. "
+        "Because $s_t$ is multiplied by $W_h$ again and again, the gradient that teaches early rows "
+        "shrinks or grows step after step (it *vanishes* or *explodes*); the LSTM and GRU add gates and "
+        "an additive memory to keep it alive. Every picture in this app is computed from the models' real numbers."
+    )
 
-st.subheader("Explore")
-for path, title, blurb in ui.PAGES:
-    if (ui.ROOT / path).exists():
+    unrolled = "\n".join(
+        ["digraph { rankdir=LR; node [shape=box, style=rounded, fontname=Helvetica];",
+         's0 [label="s₀ = 0", shape=plaintext];',
+         *[f'x{t} [label="row {t}", shape=plaintext]; s{t} [label="s{t}"]; x{t} -> s{t} [label="W_x"];'
+           for t in (1, 2, 3)],
+         'dots [label="…", shape=plaintext]; x28 [label="row 28", shape=plaintext]; s28 [label="s₂₈"];',
+         'x28 -> s28 [label="W_x"]; o [label="o = W_l s₂₈ + b_l → softmax", shape=box];',
+         's0 -> s1 [label="W_h"]; s1 -> s2 [label="W_h"]; s2 -> s3 [label="W_h"]; s3 -> dots [label="W_h"];',
+         'dots -> s28 [label="W_h"]; s28 -> o; }'])
+    st.subheader("The network unrolled over the 28 rows")
+    st.graphviz_chart(unrolled, width="stretch")
+
+    st.subheader("Explore")
+    for path, title, blurb in ui.pages():
         st.page_link(path, label=f"**{title}**: {blurb}")
 
-st.subheader("The models")
-rows = []
-for name, path in ui.model_paths().items():
-    try:
-        ckpt = ui.load_model(name)
-    except Exception as exc:  # one broken file must not hide the others
-        rows.append({"model": name, "architecture": f"unreadable: {exc}"})
-        continue
-    m = ckpt.metrics
-    rows.append({"model": name, "architecture": ckpt.model_config.label,
-                 "test accuracy": f"{m['test_acc']:.2%}" if m.get("test_acc") is not None else "?",
-                 "test digits": ckpt.dataset.get("n_test", "?"), "parameters": f"{m['params']:,}",
-                 "size": f"{Path(path).stat().st_size / 1024:.0f} KB",
-                 "shipped": path.parent == ui.SHIPPED_DIR})
-st.table(rows)
-st.caption("Shipped models were trained on the 60,000 MNIST training digits and tested on the 10,000 "
-           "test digits. MNIST: LeCun, Cortes & Burges, CC BY-SA 3.0.")
+    st.subheader("The models")
+    rows = []
+    for name, path in ui.model_paths().items():
+        try:
+            ckpt = ui.load_model(name)
+        except Exception as exc:  # one broken file must not hide the others
+            rows.append({"model": name, "architecture": f"unreadable: {exc}"})
+            continue
+        m = ckpt.metrics
+        rows.append({"model": name, "architecture": ckpt.model_config.label,
+                     "test accuracy": f"{m['test_acc']:.2%}" if m.get("test_acc") is not None else "?",
+                     "test digits": ckpt.dataset.get("n_test", "?"), "parameters": f"{m['params']:,}",
+                     "size": f"{Path(path).stat().st_size / 1024:.0f} KB",
+                     "shipped": path.parent == ui.SHIPPED_DIR})
+    st.table(rows)
+    st.caption("Shipped models were trained on the 60,000 MNIST training digits and tested on the 10,000 "
+               "test digits. MNIST: LeCun, Cortes & Burges, CC BY-SA 3.0.")
+
+
+st.navigation([st.Page(home, title="Home", icon="🏠", default=True)]
+              + [st.Page(path, title=title) for path, title, _ in ui.pages()]).run()

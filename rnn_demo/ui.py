@@ -28,6 +28,13 @@ PAGES = [
     ("pages/5_Compare.py", "Compare", "RNN vs LSTM side by side: accuracy, confidence over time, gradients"),
 ]
 
+
+
+def pages() -> list[tuple[str, str, str]]:
+    """The entries of PAGES whose file is there."""
+    return [entry for entry in PAGES if (ROOT / entry[0]).exists()]
+
+
 # Session-state keys shared between pages.
 DRAWN_DIGIT = "drawn_digit"  # uint8 (28, 28) array: the last digit drawn on the Draw page
 
