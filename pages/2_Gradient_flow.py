@@ -75,6 +75,23 @@ else:
                "1 it grows. A bidirectional model's backward direction reads the rows bottom-up, so its last "
                "row read is row 1.")
 
+    drawn = st.session_state.get(ui.DRAWN_DIGIT)
+    if drawn is not None:
+        st.subheader("Your drawing")
+        lines, answers = [], []
+        with ui.friendly_errors("The gradient curves of your drawing"):
+            for name in picked:
+                curves, answer = ui.digit_gradient_curves(name, drawn)
+                answers.append(f"{name} reads a {answer}")
+                lines.append({"name": f"{name} ‖dL/ds_t‖", "curve": curves["h"],
+                              "color": cell_color(name, ui.load_model(name).model_config.cell)})
+        left, right = st.columns([1, 3])
+        left.image(drawn, caption="the digit you drew (28 × 28)", width=140, clamp=True)
+        right.plotly_chart(gplots.norms_figure(lines, normalised, title="Your drawing, trained models"),
+                           width="stretch", key="grad_curves_drawn")
+        st.caption("The same measurement on the one digit you drew on the Draw page; a drawing has no true "
+                   f"class, so the loss is taken against each model's own answer ({', '.join(answers)}).")
+
 # --- 2. vanish or explode ----------------------------------------------------------------
 st.header("2. Make it vanish or explode")
 st.markdown("Take an RNN, rescale its $W_h$ so that its largest eigenvalue modulus (the spectral radius "

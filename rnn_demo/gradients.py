@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from rnn_demo import cells, threads
+from rnn_demo.data import to_sequences
 from rnn_demo.model import SequenceClassifier, build, initialise
 
 ACTIVATIONS = tuple(cells.ACTIVATIONS)  # tanh, relu, identity
@@ -208,6 +209,15 @@ def norms_through_time(model: SequenceClassifier, x: torch.Tensor, y: torch.Tens
         back = curves["h_reverse"]
         back.factor = fit_factor(back.t, back.median[::-1])
     return curves
+
+
+def digit_norms(model: SequenceClassifier, image) -> tuple[dict[str, NormCurve], int]:
+    """norms_through_time for one digit (e.g. a drawing, which has no true class): the loss is
+    taken against the model's own answer, which is returned beside the curves."""
+    x = to_sequences(torch.as_tensor(image)).reshape(1, 28, 28)
+    with torch.no_grad():
+        answer = int(model(x).argmax(-1))
+    return norms_through_time(model, x, torch.tensor([answer])), answer
 
 
 def at_initialisation(model: SequenceClassifier, train_config: dict | None = None,

@@ -234,6 +234,21 @@ def gradient_experiment(source: str, rho: float | None, activation: str, sequenc
     return _gradient_experiment(source, version, rho, activation, sequence, extra, n or GRADIENT_DIGITS, seed)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _digit_gradient_curves(path: str, mtime: float, digit_bytes: bytes):
+    import numpy as np
+
+    from rnn_demo import gradients
+    digit = np.frombuffer(digit_bytes, np.uint8).reshape(28, 28).copy()
+    return gradients.digit_norms(_load(path, mtime).model, digit)
+
+
+def digit_gradient_curves(name: str, digit) -> tuple[dict, int]:
+    """(curves, the model's answer) for one uint8 (28, 28) digit, e.g. the drawn one."""
+    import numpy as np
+    return _digit_gradient_curves(*model_version(name), np.ascontiguousarray(digit, dtype=np.uint8).tobytes())
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _training_norms(name: str, path: str, mtime: float):
     from rnn_demo import gradients

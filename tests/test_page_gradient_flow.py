@@ -99,3 +99,24 @@ def test_every_control_moves(at):
     assert any("Pick at least one model" in i.value for i in at.info)
     at.selectbox(key="grad_train_model").set_value(names[-1]).run()
     _ok(at)
+
+
+def test_a_drawn_digit_gets_its_own_curves():
+    """The Draw page's digit (session state) is measured too, against each model's own answer."""
+    from rnn_demo import checkpoints, data
+
+    digit = data.load_sample().images[3].numpy()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ui, "GRADIENT_DIGITS", N)
+        app = AppTest.from_file(PAGE, default_timeout=120)
+        app.session_state[ui.DRAWN_DIGIT] = digit
+        app.run()
+    _ok(app)
+    assert "Your drawing" in [h.value for h in app.subheader]
+    spec = next(_spec(app, i) for i in range(len(app.get("plotly_chart")))
+                if "Your drawing" in json.dumps(_spec(app, i)["layout"].get("title", "")))
+    model = checkpoints.load(ui.SHIPPED_DIR / "lstm.pt").model
+    curves, answer = gradients.digit_norms(model, digit)
+    shown = _trace(spec, "lstm ‖dL/ds_t‖")
+    np.testing.assert_allclose(np.asarray(shown["y"], dtype=float), curves["h"].median, rtol=1e-6)
+    assert answer == int(data.load_sample().labels[3])
