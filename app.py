@@ -59,5 +59,5 @@ def home() -> None:
                "test digits. MNIST: LeCun, Cortes & Burges, CC BY-SA 3.0.")
 
 
-st.navigation([st.Page(home, title="Home", icon="🏠", default=True)]
+st.navigation([st.Page(home, title="Home", default=True)]
               + [st.Page(path, title=title) for path, title, _ in ui.pages()]).run()

@@ -1,6 +1,6 @@
 """Time-to-accuracy: the seed's recipe against our default recipe, in one process.
 
-    RNN_DEMO_DATA=../shared/data/mnist python bench/train_speed.py [--cells rnn lstm]
+    RNN_DEMO_DATA=../shared/data/mnist python -m bench.train_speed [--cells rnn lstm]
 
 The seed (the blog's TensorFlow example): one tanh layer of 128 units, linear read-out of the
 last state, RMSprop(lr=1e-3, decay 0.9), batch 128, 10,000 iterations. Ours keeps the
@@ -13,13 +13,11 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from rnn_demo import data, train  # noqa: E402
-from rnn_demo.model import ModelConfig  # noqa: E402
+from rnn_demo import data, train
+from rnn_demo.model import ModelConfig
 
 TARGETS = {"rnn": 0.975, "lstm": 0.986, "gru": 0.986}
 
