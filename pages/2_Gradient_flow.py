@@ -76,6 +76,12 @@ else:
                "row read is row 1.")
 
     drawn = st.session_state.get(ui.DRAWN_DIGIT)
+    if drawn is not None and getattr(drawn, "shape", None) != (28, 28):
+        # Only the Draw page stores a drawing, always 28 x 28; anything else is skipped with a
+        # word, so that parts 2 to 4 below are still shown.
+        st.warning(f"The stored drawing is {getattr(drawn, 'shape', '?')} instead of 28 × 28 pixels, so it "
+                   "is left out here; draw it again on the Draw page.")
+        drawn = None
     if drawn is not None:
         st.subheader("Your drawing")
         lines, answers = [], []

@@ -23,3 +23,7 @@ FONT = {"size": 13}
 def cell_color(name: str, cell: str | None = None) -> str:
     """Colour for a model by its name ('rnn', 'lstm', ...) or, failing that, its cell."""
     return CELL_COLORS.get(name) or CELL_COLORS.get(cell or "", "#333333")
+# Log axes label whole decades only (10⁻², 10⁻¹, 1, 10): Plotly's default minor labels ("2", "5")
+# read as 2 and 5 even below 1. Minor grid lines still mark 2..9 x each decade.
+LOG_AXIS = {"type": "log", "exponentformat": "power", "dtick": 1,
+            "minor": {"ticks": "outside", "showgrid": True, "gridcolor": "#f3f3f3"}}

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import plotly.graph_objects as go
 
-from rnn_demo.plots import FONT, TEMPLATE
+from rnn_demo.plots import FONT, LOG_AXIS, TEMPLATE
 
 BAD_COLOR = "#d62728"
 CLIP_COLOR = "#ff7f0e"
@@ -53,7 +53,7 @@ def norms_figure(curves: list[dict], normalised: bool = True, title: str = "",
     fig.update_layout(template=TEMPLATE, font=FONT, title=title or None, height=420,
                       margin={"l": 60, "r": 20, "t": 50 if title else 20, "b": 50},
                       legend={"orientation": "h", "y": -0.18}, hovermode="x unified")
-    fig.update_yaxes(type="log", title=y_title, exponentformat="power", dtick="D2")
+    fig.update_yaxes(LOG_AXIS, title=y_title)
     fig.update_xaxes(title=x_title)
     return fig
 
@@ -113,6 +113,6 @@ def training_figure(info: dict, title: str = "") -> go.Figure:
     fig.update_layout(template=TEMPLATE, font=FONT, title=title or None, height=360,
                       margin={"l": 60, "r": 20, "t": 50 if title else 20, "b": 50},
                       legend={"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"})
-    fig.update_yaxes(type="log", title="global gradient norm ‖g‖", exponentformat="power", dtick="D2")
+    fig.update_yaxes(LOG_AXIS, title="global gradient norm ‖g‖")
     fig.update_xaxes(title=f"training step ({spe} steps per epoch)" if spe else "training step")
     return fig

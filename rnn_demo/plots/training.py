@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from rnn_demo.plots import CLASS_COLORS, DIGIT_SCALE, FONT, STATE_RANGE, STATE_SCALE, TEMPLATE
+from rnn_demo.plots import CLASS_COLORS, DIGIT_SCALE, FONT, LOG_AXIS, STATE_RANGE, STATE_SCALE, TEMPLATE
 
 GRID = "#e5e5e5"
 
@@ -84,7 +84,7 @@ def grad_norm_steps(grad_norm, clip: float = 0.0, total: int | None = None) -> g
         fig.add_hline(y=clip, line=dict(color="#d62728", dash="dash"), annotation_text=f"clip at {clip:g}",
                       annotation_position="top right")
     fig.update_xaxes(title_text="step", range=[0, max(total or 0, g.size, 1)], gridcolor=GRID)
-    fig.update_yaxes(type="log", title_text="||g||", gridcolor=GRID)
+    fig.update_yaxes(LOG_AXIS, title_text="||g||", gridcolor=GRID)
     return _layout(fig, height=280, showlegend=True)
 
 
@@ -183,7 +183,7 @@ def overlaid_curves(histories: dict[str, dict], colors: dict[str, str]) -> go.Fi
                                      showlegend=False, line=dict(color=color)), 1, 2)
     fig.update_xaxes(title_text="epoch", gridcolor=GRID)
     fig.update_yaxes(tickformat=".0%", gridcolor=GRID, row=1, col=1)
-    fig.update_yaxes(type="log", gridcolor=GRID, row=1, col=2)
+    fig.update_yaxes(LOG_AXIS, gridcolor=GRID, row=1, col=2)
     _layout(fig, height=380)
     fig.update_layout(legend=dict(y=-0.22, yanchor="top"), margin=dict(b=90))
     return fig
@@ -248,7 +248,7 @@ def grad_through_time(curves: dict[str, dict], colors: dict[str, str]) -> go.Fig
                                  line=dict(color=color),
                                  hovertemplate="row %{x}: %{y:.3g} × the last row's<extra>" + name + "</extra>"))
     fig.update_xaxes(title_text="time step t (row)", gridcolor=GRID)
-    fig.update_yaxes(type="log", title_text="||dL/ds_t|| ÷ ||dL/ds_T||", exponentformat="power", gridcolor=GRID)
+    fig.update_yaxes(LOG_AXIS, title_text="||dL/ds_t|| ÷ ||dL/ds_T||", gridcolor=GRID)
     return _layout(fig, height=360)
 
 
