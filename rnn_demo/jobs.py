@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-
 from rnn_demo import checkpoints, data, threads
 from rnn_demo.model import ModelConfig
 from rnn_demo.train import TrainConfig, train
@@ -28,8 +27,7 @@ MAX_NAME = 40
 HEARTBEAT_S = 30.0
 # Intra-op threads while a job trains. The demo's models are small: a second thread gains little,
 # and on a busy server a spinning OpenMP pool made each step 10 times slower (20 ms vs 280 ms
-# for an RNN 64, batch 64; bench/train_job_speed.py). torch's setting is process-wide, so it is
-# set for the run and restored after.
+# for an RNN 64, batch 64; bench/train_job_speed.py). Set for the run, restored after.
 TRAIN_THREADS = 1
 SAMPLE_TEST = 200  # bundled-sample runs hold back this many digits to test on
 DATASETS = ("sample", "mnist")
