@@ -38,6 +38,7 @@ def main() -> int:
                    help="fewer for a quick look: the seed's time is then scaled to 10,000 iterations")
     p.add_argument("--eval-every", type=int, default=25, help="steps between test evaluations (untimed)")
     args = p.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # figures appear as they come, even into a file
     train_data, test_data = data.load_mnist(True, args.data), data.load_mnist(False, args.data)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{len(train_data)} training / {len(test_data)} test digits")
