@@ -128,9 +128,13 @@ def page(browser, app_url):
 
 
 def wait_for_app(tab, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished running the script."""
+    """Wait until Streamlit has finished running the script and the page has finished computing:
+    no "Running..." status and no spinner (st.spinner, a cached function's show_spinner) on screen."""
     tab.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     tab.wait_for_function("""() => {
         const s = document.querySelector('[data-testid="stStatusWidget"]');
-        return !s || !s.innerText.toLowerCase().includes('running');
+        const running = s && s.innerText.toLowerCase().includes('running');
+        const spinning = [...document.querySelectorAll('[data-testid="stSpinner"]')]
+            .some(e => e.offsetParent !== null || e.getClientRects().length > 0);
+        return !running && !spinning;
     }""", timeout=timeout)
