@@ -44,7 +44,7 @@ if index is not None:
 else:
     drawn = st.session_state.get(ui.DRAWN_DIGIT)
     if drawn is None:
-        st.info("No drawing yet: draw a digit on the **Draw a digit** page, then come back here. "
+        st.info("No drawing yet: draw a digit on the **Draw** page, then come back here. "
                 "Meanwhile choose a digit from the sample.")
         st.stop()
     image, label = np.asarray(drawn), None

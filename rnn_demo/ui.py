@@ -21,9 +21,11 @@ SHIPPED = ("rnn", "lstm", "gru", "birnn")  # the order pages offer them in
 
 # Pages, in the order the home page lists them: (file, title, one line on what it shows).
 PAGES = [
+    # Titles match the names Streamlit derives from the file names, so the sidebar reads the same
+    # whether a page is first opened from the home page or by its own URL.
     ("pages/1_Hidden_states.py", "Hidden states", "watch s_t evolve row by row as the network reads a digit"),
     ("pages/2_Gradient_flow.py", "Gradient flow", "see gradients vanish or explode through time"),
-    ("pages/3_Draw.py", "Draw a digit", "draw with the mouse and get live predictions from every model"),
+    ("pages/3_Draw.py", "Draw", "draw with the mouse and get live predictions from every model"),
     ("pages/4_Train.py", "Train", "train an RNN, LSTM or GRU in the browser and watch the curves"),
     ("pages/5_Compare.py", "Compare", "RNN vs LSTM side by side: accuracy, confidence over time, gradients"),
 ]
