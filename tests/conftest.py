@@ -53,6 +53,17 @@ def user_models(tmp_path, monkeypatch):
     return folder
 
 
+def poll(at, until, timeout: float = 60) -> None:
+    """Rerun an AppTest until `until(at)` holds (a background job has moved on), or fail."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        if until(at):
+            return
+        time.sleep(0.3)
+    pytest.fail("the page did not reach the expected state in time")
+
+
 # --- browser -----------------------------------------------------------------------------
 
 def _free_port() -> int:

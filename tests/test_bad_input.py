@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from rnn_demo import checkpoints, data, gradients, jobs, model, threads, train, ui
 from rnn_demo.model import ModelConfig, build
+from tests.conftest import poll
 
 TRAIN = str(ui.ROOT / "pages" / "4_Train.py")
 GRADIENT = str(ui.ROOT / "pages" / "2_Gradient_flow.py")
@@ -139,16 +140,6 @@ def test_uploads_are_limited_and_the_app_binds_localhost(train_page):
 
 # --- training that goes wrong ---------------------------------------------------------------
 
-def _poll(at, until, timeout: float = 60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        at.run()
-        if until(at):
-            return
-        time.sleep(0.3)
-    pytest.fail("the page did not reach the expected state in time")
-
-
 def test_a_loss_that_becomes_nan_stops_training_keeps_the_last_good_weights(train_page, user_models,
                                                                             monkeypatch, sample):
     """The page's learning rate is capped at 1.0, and no recipe the page offers diverged in 40
@@ -173,7 +164,7 @@ def test_a_loss_that_becomes_nan_stops_training_keeps_the_last_good_weights(trai
     at.text_input(key="train_name").set_value("blows-up")
     monkeypatch.setattr(torch.nn, "CrossEntropyLoss", BlowsUp)
     at.button(key="train_start").click().run()
-    _poll(at, lambda a: a.error)
+    poll(at, lambda a: a.error)
     monkeypatch.setattr(torch.nn, "CrossEntropyLoss", real)
     assert not at.exception
     message = at.error[0].value

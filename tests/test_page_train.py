@@ -1,12 +1,12 @@
 """The Train page in AppTest: a short run gives a checkpoint that loads and predicts; Stop ends a
 run; uploads are checked."""
-import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnn_demo import checkpoints, jobs, train, ui
 from rnn_demo.model import ModelConfig, build
+from tests.conftest import poll
 
 PAGE = str(ui.ROOT / "pages" / "4_Train.py")
 
@@ -27,16 +27,6 @@ def small_run(at, name: str, iterations: int):
     at.text_input(key="train_name").set_value(name)
     at.button(key="train_start").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-
-
-def poll(at, until, timeout: float = 60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        at.run()
-        if until(at):
-            return
-        time.sleep(0.3)
-    pytest.fail("the page did not reach the expected state in time")
 
 
 def test_train_a_few_steps_gives_a_checkpoint_that_predicts(at, user_models, sample):
