@@ -52,7 +52,8 @@ def main() -> int:
         ours = train.train(ModelConfig(cell), ours_cfg, train_data, test_data)
         reached = first_time_at(ours.history, TARGETS[cell])
         print(f"{cell} our recipe ({ours_cfg.optimizer}, lr {ours_cfg.lr}, batch {ours_cfg.batch_size}, "
-              f"{ours_cfg.epochs} epochs, {ours_cfg.schedule}, clip {ours_cfg.clip}, init {ours_cfg.init}): "
+              f"{ours_cfg.epochs} epochs, {ours_cfg.schedule}, clip {ours_cfg.clip}, init {ours_cfg.init}, "
+              f"{ours_cfg.precision}): "
               f"final test accuracy {ours.metrics['test_acc']:.4f} after {ours.history['seconds']:.1f} s; "
               f"reached {TARGETS[cell]:.3f} at {reached if reached is None else round(reached, 1)} s")
         ratio = (reached / seed_seconds) if reached is not None else float("inf")

@@ -41,6 +41,7 @@ class TrainConfig:
     seed: int = 0
     eval_every: int = 0          # steps between test evaluations (0 = once per epoch)
     device: str = "auto"         # auto (cuda when torch sees one) | cpu | cuda
+    precision: str = "fp32"      # fp32 | bf16 (autocast: bfloat16 matrix products, fp32 weights)
 
     def __post_init__(self):
         checks = [(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
@@ -50,7 +51,8 @@ class TrainConfig:
                   (1 <= self.batch_size <= 8192, "batch size must be between 1 and 8192"),
                   (self.iterations > 0 or self.epochs > 0, "train for at least one step"),
                   (self.iterations >= 0 and self.epochs >= 0, "epochs and iterations cannot be negative"),
-                  (self.clip >= 0, "clipping threshold cannot be negative")]
+                  (self.clip >= 0, "clipping threshold cannot be negative"),
+                  (self.precision in ("fp32", "bf16"), "precision must be fp32 or bf16")]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
@@ -76,7 +78,8 @@ PRESETS: dict[str, TrainConfig] = {
 # seed's accuracy. Batch 128 is the fastest per digit for the LSTM on a CPU (larger batches
 # fall out of cache); for the tanh RNN larger batches are faster per digit but need more epochs.
 FAST: dict[str, TrainConfig] = {"rnn": TrainConfig(lr=3e-3, batch_size=128, epochs=6),
-                                "lstm": TrainConfig(lr=3e-3, batch_size=128, epochs=3),
+                                # bfloat16 products (CPU AMX / AVX512-BF16 or a GPU): 40% faster here
+                                "lstm": TrainConfig(lr=3e-3, batch_size=128, epochs=3.5, precision="bf16"),
                                 "gru": TrainConfig(lr=3e-3, batch_size=128, epochs=3)}
 
 
@@ -183,8 +186,9 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
             t0 = time.perf_counter()
             x, y = x_all[idx], y_all[idx]
             opt.zero_grad(set_to_none=True)
-            logits = model(x)
-            loss = loss_fn(logits, y)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+                logits = model(x)
+                loss = loss_fn(logits.float(), y)
             loss.backward()
             grad_norm = nn.utils.clip_grad_norm_(model.parameters(), cfg.clip if cfg.clip > 0 else float("inf"))
             loss_v, norm_v = loss.item(), grad_norm.item()
@@ -233,7 +237,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--bidirectional", action="store_true")
     for name in ("optimizer", "lr", "batch_size", "epochs", "iterations", "clip", "init", "schedule",
-                 "seed", "eval_every", "device"):
+                 "seed", "eval_every", "device", "precision"):
         default = getattr(TrainConfig(), name)
         p.add_argument("--" + name.replace("_", "-"), type=type(default), default=None,
                        help=f"(preset's value; default recipe: {default})")

@@ -105,3 +105,13 @@ def test_cli_trains_saves_and_evaluates(tmp_path, capsys, monkeypatch):
 def test_cli_reports_bad_settings(tmp_path, capsys):
     assert train.main(["--sample", "--lr", "-1", "--out", str(tmp_path / "x.pt")]) == 2
     assert "learning rate" in capsys.readouterr().err
+
+
+def test_bf16_autocast_trains_and_keeps_fp32_weights(halves):
+    tr, te = halves
+    result = train.train(ModelConfig("lstm", 64), TrainConfig(lr=1e-2, batch_size=50, epochs=4, precision="bf16"),
+                         tr, te)
+    assert result.status == "done" and result.metrics["test_acc"] > 0.5
+    assert all(p.dtype == torch.float32 for p in result.model.parameters())
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(precision="fp8")
