@@ -299,7 +299,7 @@ def sample_pca(name: str) -> dict:
 
 def _draw_versions(names) -> tuple[tuple[str, str, float], ...]:
     paths = model_paths()
-    return tuple((n, str(paths[n]), paths[n].stat().st_mtime) for n in names if n in paths)
+    return tuple((n, *model_version(n)) for n in names if n in paths)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

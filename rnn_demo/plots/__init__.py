@@ -27,3 +27,22 @@ def cell_color(name: str, cell: str | None = None) -> str:
 # read as 2 and 5 even below 1. Minor grid lines still mark 2..9 x each decade.
 LOG_AXIS = {"type": "log", "exponentformat": "power", "dtick": 1,
             "minor": {"ticks": "outside", "showgrid": True, "gridcolor": "#f3f3f3"}}
+
+
+def animation_controls(names: list[str], labels: list[str], frame_ms: int, active: int = 0,
+                       prefix: str = "", play_y: float = -0.12, slider_x: float = 0.12,
+                       slider_y: float = -0.04, transition_ms: int = 0) -> tuple[dict, dict]:
+    """Play/Pause buttons and a step slider for a figure whose frames are called `names`:
+    the animation plays in the browser, with no script rerun."""
+    still = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}}
+    play = {"type": "buttons", "showactive": False, "x": 0, "y": play_y, "xanchor": "left",
+            "buttons": [{"label": "▶ Play", "method": "animate",
+                         "args": [None, {"frame": {"duration": frame_ms, "redraw": True}, "fromcurrent": True,
+                                         "transition": {"duration": transition_ms}}]},
+                        {"label": "Pause", "method": "animate",
+                         "args": [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}]}]}
+    slider = {"active": active, "x": slider_x, "len": 1 - slider_x, "y": slider_y,
+              "currentvalue": {"prefix": prefix},
+              "steps": [{"label": lab, "method": "animate", "args": [[name], still]}
+                        for name, lab in zip(names, labels)]}
+    return play, slider

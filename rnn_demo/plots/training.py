@@ -9,7 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from rnn_demo.plots import CLASS_COLORS, DIGIT_SCALE, FONT, LOG_AXIS, STATE_RANGE, STATE_SCALE, TEMPLATE
+from rnn_demo.plots import (CLASS_COLORS, DIGIT_SCALE, FONT, LOG_AXIS, STATE_RANGE, STATE_SCALE, TEMPLATE,
+                            animation_controls)
 
 GRID = "#e5e5e5"
 
@@ -147,16 +148,8 @@ def weight_histogram_animation(param_summaries: list[dict], name: str, max_frame
     fig.update_xaxes(range=[lo - 0.05 * span, hi + 0.05 * span], title_text=f"value of {param_label(name)}",
                      gridcolor=GRID)
     fig.update_yaxes(range=[0, ymax * 1.1], title_text="how many weights", gridcolor=GRID)
-    play = dict(type="buttons", showactive=False, x=0, y=-0.25, xanchor="left",
-                buttons=[dict(label="▶ Play", method="animate",
-                              args=[None, dict(frame=dict(duration=600, redraw=True), fromcurrent=True,
-                                               transition=dict(duration=200))]),
-                         dict(label="Pause", method="animate",
-                              args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])])
-    slider = dict(active=0, x=0.15, len=0.85, y=-0.15, currentvalue=dict(prefix=""),
-                  steps=[dict(label=f"{s['epoch']}", method="animate",
-                              args=[[label(s)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
-                         for s in snaps])
+    play, slider = animation_controls([label(s) for s in snaps], [f"{s['epoch']}" for s in snaps], frame_ms=600,
+                                      play_y=-0.25, slider_x=0.15, slider_y=-0.15, transition_ms=200)
     return _layout(fig, title=f"{param_label(name)}: {label(snaps[0])} … {label(snaps[-1])}", height=380,
                    updatemenus=[play], sliders=[slider], showlegend=False)
 
@@ -310,16 +303,8 @@ def two_models_reading(rows, traces: dict[str, dict], label: int | None = None) 
         fig.update_yaxes(title_text="unit", row=k + 1, col=2)
         fig.update_xaxes(dtick=1, row=k + 1, col=3)
         fig.update_yaxes(range=[0, 1], tickformat=".0%", row=k + 1, col=3)
-    play = dict(type="buttons", showactive=False, x=0, y=-0.12, xanchor="left",
-                buttons=[dict(label="▶ Play", method="animate",
-                              args=[None, dict(frame=dict(duration=250, redraw=True), fromcurrent=True,
-                                               transition=dict(duration=0))]),
-                         dict(label="Pause", method="animate",
-                              args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])])
-    slider = dict(active=T - 1, x=0.12, len=0.88, y=-0.04, currentvalue=dict(prefix="rows read: "),
-                  steps=[dict(label=str(t + 1), method="animate",
-                              args=[[str(t + 1)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
-                         for t in range(T)])
+    steps = [str(t + 1) for t in range(T)]
+    play, slider = animation_controls(steps, steps, frame_ms=250, active=T - 1, prefix="rows read: ")
     title = f"the same digit (true label {label})" if label is not None else "the same digit"
     _layout(fig, title=title, height=260 * n + 120, updatemenus=[play], sliders=[slider], showlegend=False)
     return go.Figure(fig.to_dict() | {"frames": frames}, _validate=False)
