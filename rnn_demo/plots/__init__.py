@@ -3,6 +3,8 @@
 One module per page's pictures (`explorer`, `gradients`, `drawing`, `training`); the visual
 constants every figure shares live here, in one place.
 """
+import plotly.graph_objects as go
+import plotly.io as pio
 
 # One colour per architecture, the same on every page.
 CELL_COLORS = {"rnn": "#1f77b4", "lstm": "#d62728", "gru": "#2ca02c", "birnn": "#9467bd"}
@@ -46,3 +48,23 @@ def animation_controls(names: list[str], labels: list[str], frame_ms: int, activ
               "steps": [{"label": lab, "method": "animate", "args": [[name], still]}
                         for name, lab in zip(names, labels)]}
     return play, slider
+
+
+def figure(data: list[dict], layout: dict, frames: list[dict] | None = None) -> go.Figure:
+    """A figure from plain dicts, wrapped without plotly's per-property validation: that
+    validation (the template's above all) is most of a figure's build time, 50-100 ms each, and
+    a page rebuilds its figures on every rerun. The tests validate every builder in full."""
+    layout = {"template": pio.templates[TEMPLATE], "font": FONT, **layout}
+    return go.Figure({"data": data, "layout": layout, "frames": frames or []}, _validate=False)
+
+
+def subplot_domains(n: int, spacing: float) -> list[list[float]]:
+    """x domains of n side-by-side subplots with `spacing` between them (as make_subplots)."""
+    width = (1 - spacing * (n - 1)) / n
+    return [[i * (width + spacing), i * (width + spacing) + width] for i in range(n)]
+
+
+def subplot_titles(titles: list[str], domains: list[list[float]]) -> list[dict]:
+    """Titles centred above each subplot, as make_subplots writes them."""
+    return [{"text": t, "x": (a + b) / 2, "y": 1.0, "xref": "paper", "yref": "paper", "xanchor": "center",
+             "yanchor": "bottom", "showarrow": False, "font": {"size": 16}} for t, (a, b) in zip(titles, domains)]

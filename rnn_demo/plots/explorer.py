@@ -10,11 +10,10 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
-import plotly.io as pio
 from plotly.colors import get_colorscale
 
-from rnn_demo.plots import (CLASS_COLORS, DIGIT_SCALE, FONT, GATE_SCALE, STATE_RANGE, STATE_SCALE,
-                            TEMPLATE, cell_color)
+from rnn_demo.plots import (CLASS_COLORS, DIGIT_SCALE, GATE_SCALE, STATE_RANGE, STATE_SCALE,
+                            cell_color, figure)
 
 # Trace order in the animated figure. Frames update only the small ANIMATED traces: the digit
 # and the history are drawn once, whole, and a "curtain" over the rows / steps not reached yet
@@ -199,14 +198,7 @@ def explorer_figure(trace: dict, quantity: str = "h", quantity_name: str = "hidd
         layout["xaxis2"].update(tickvals=[(cols - 1) / 4, 3 * (cols - 1) / 4], ticktext=list(DIRECTION_NAMES))
         layout["shapes"].append({"type": "line", "xref": "x3", "yref": "y3", "x0": 0.5, "x1": T + 0.5,
                                  "y0": H + 0.5, "y1": H + 0.5, "line": {"color": "black", "width": 1}})
-    return _figure(data, layout, frames)
-
-
-def _figure(data: list[dict], layout: dict, frames: list[dict] | None = None) -> go.Figure:
-    """A figure from plain dicts, wrapped without plotly's per-property validation (most of a
-    figure's build time here, the template included); the tests validate every builder in full."""
-    layout = {"template": pio.templates[TEMPLATE], "font": FONT, **layout}
-    return go.Figure({"data": data, "layout": layout, "frames": frames or []}, _validate=False)
+    return figure(data, layout, frames)
 
 
 def knows_figure(trace: dict) -> go.Figure:
@@ -235,7 +227,7 @@ def knows_figure(trace: dict) -> go.Figure:
                        "line": {"color": "black", "dash": "dash"}})
         notes.append({"x": k, "y": 1, "xref": "x", "yref": "paper", "text": f"right from step {k} on",
                       "showarrow": False, "xanchor": "right", "yanchor": "top"})
-    return _figure(data, {"height": 330, "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
+    return figure(data, {"height": 330, "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
                           "legend": {"orientation": "h", "y": 1.12, "x": 0}, "shapes": shapes, "annotations": notes,
                           "xaxis": {"title": {"text": "step t (rows read)"}, "range": [0.5, T + 0.5]},
                           "yaxis": {"title": {"text": "probability"}, "range": [0, 1.08], "tickformat": ".0%"}})
@@ -254,7 +246,7 @@ def drive_figure(trace: dict) -> go.Figure:
             data.append({"type": "scatter", "x": steps, "y": drive[key][d], "mode": "lines+markers",
                          "name": name + suffix, "line": {"color": color, "dash": dash},
                          "hovertemplate": "step %{x}: %{y:.2f}<extra></extra>"})
-    return _figure(data, {"height": 330, "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
+    return figure(data, {"height": 330, "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
                           "legend": {"orientation": "h", "y": 1.12, "x": 0},
                           "xaxis": {"title": {"text": "step t"}, "range": [0.5, T + 0.5]},
                           "yaxis": {"title": {"text": "size (Euclidean norm)"}}})
@@ -294,7 +286,7 @@ def trajectory_figure(pca: dict, selected: np.ndarray, name: str = "", cell: str
     """The paths s_1..s_T of a few hundred sample digits on the sample's two main directions
     (principal components), coloured by class, with the selected digit's path on top."""
     ex = pca["pca"]["explained"]
-    return _figure(_trajectory_traces(pca, selected, cell_color(name, cell)), {
+    return figure(_trajectory_traces(pca, selected, cell_color(name, cell)), {
         "height": 460, "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
         "legend": {"title": {"text": "end point s_T of a"}},
         "xaxis": {"title": {"text": f"component 1 ({ex[0]:.0%} of the variance)"}},
@@ -316,4 +308,4 @@ def compare_trajectories_figure(models: list[tuple[str, str, dict, np.ndarray]])
                                       "x": sum(dom) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
                                       "xanchor": "center", "yanchor": "bottom", "showarrow": False,
                                       "font": {"size": 14}})
-    return _figure(data, layout)
+    return figure(data, layout)

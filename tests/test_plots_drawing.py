@@ -1,0 +1,57 @@
+"""The Draw page's figures: plotly's full validation accepts them, and they show the numbers given."""
+import numpy as np
+import plotly.graph_objects as go
+
+from rnn_demo.plots import drawing
+
+RNG = np.random.default_rng(0)
+DIGIT = RNG.integers(0, 256, (28, 28)).astype(np.uint8)
+
+
+def softmax(z):
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_seen_digit_is_the_digit():
+    fig = drawing.seen_digit(DIGIT)
+    go.Figure(fig.to_dict())  # built without validation: plotly's full validation must accept it
+    np.testing.assert_array_equal(np.asarray(fig.data[0].z), DIGIT)
+    assert fig.layout.yaxis.autorange == "reversed" and list(fig.data[0].y) == list(range(1, 29))
+
+
+def test_probability_bars_one_trace_per_model():
+    probs = {"rnn": softmax(RNG.normal(size=10)), "lstm": softmax(RNG.normal(size=10))}
+    fig = drawing.probability_bars(probs, {"rnn": "rnn", "lstm": "lstm"})
+    go.Figure(fig.to_dict())
+    assert [t.name for t in fig.data] == ["rnn", "lstm"]
+    for t in fig.data:
+        np.testing.assert_allclose(t.y, probs[t.name])
+
+
+def test_step_predictions_one_panel_per_model_with_its_argmax():
+    step = {n: softmax(RNG.normal(size=(28, 10))) for n in ("rnn", "lstm", "gru")}
+    fig = drawing.step_predictions(step)
+    go.Figure(fig.to_dict())
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    dots = [t for t in fig.data if t.type == "scatter"]
+    assert [t.xaxis for t in heat] == ["x", "x2", "x3"] and [a.text for a in fig.layout.annotations] == list(step)
+    for t, d, p in zip(heat, dots, step.values()):
+        np.testing.assert_allclose(t.z, p)
+        np.testing.assert_array_equal(d.x, p.argmax(1))
+    assert [t.showscale for t in heat] == [False, False, True]
+    domains = [fig.layout[f"xaxis{s}"].domain for s in ("", "2", "3")]
+    assert all(a[1] < b[0] for a, b in zip(domains, domains[1:]))  # side by side, not overlapping
+
+
+def test_row_attribution_strips_are_the_attribution():
+    attr = {"rnn": RNG.random(28), "lstm": RNG.random(28)}
+    fig = drawing.row_attribution(DIGIT, attr)
+    go.Figure(fig.to_dict())
+    assert len(fig.data) == 6
+    for i, (name, a) in enumerate(attr.items()):
+        digit, overlay, strip = fig.data[3 * i:3 * i + 3]
+        np.testing.assert_array_equal(np.asarray(digit.z), DIGIT)
+        np.testing.assert_allclose(np.asarray(overlay.z)[:, 5], a)
+        np.testing.assert_allclose(np.asarray(strip.z)[:, 0], a)
+        assert strip.zmax == a.max() and name in strip.hovertemplate
