@@ -1,381 +1,251 @@
-"""Load: N learners draw a digit at the same moment on the Draw page; how long until each sees its prediction?
+"""Load: N learners draw digits on the Draw page at once; how long until each has its prediction?
 
-Starts its own Streamlit server on 127.0.0.1:8615 and one headless Chromium with N browser
-contexts (each context is its own Streamlit session), for N = 5, 10, 20. In each round every
-session opens the Draw page, all draw together (a 1, a 7 or a 0, with a little wobble of their
-own so no two drawings are the same and no session is served another's cached result), and
-the time from mouse-up to the prediction being on screen is measured with the page's own
-clock (a mouseup listener and a MutationObserver on the metrics). It then checks isolation:
-each session must be shown its own digit, and after "Use this drawing on the other pages" the
-Hidden states page with "My drawing" must give the same answer as that session's Draw page.
-Prints p50/p95 latency and error counts per N, and the CPU seconds the server and the browser
-used in each round (both share the machine's cores). Target (issue 7): 20 sessions on 2
-cores, p95 <= 500 ms, no errors.
+Starts its own Streamlit server on 127.0.0.1:8616 and opens N sessions that speak Streamlit's
+own websocket protocol, as the browser does (BackMsg rerun requests carrying the canvas's
+widget state, ForwardMsg deltas back): the machine's 2 cores serve the app alone, as a class
+server does, instead of also rendering N browsers' charts (`bench/load_browser.py` does that,
+with real Chromium pages on the same cores). Each drawing is a digit rendered as the canvas
+sends it (a PNG data URL of the 280 x 280 canvas), with a wobble of its own, so no two drawings
+are alike and no session can be served another's cached result.
 
-    python -m bench.load [--sessions 5 10 20] [--port 8615]
+Latency: from sending the drawing to receiving every model's prediction (the metric elements),
+on this side of the socket. Two ways of drawing:
+- together: every session sends its drawing at the same moment, a few rounds (the worst case);
+- class:    each session draws, looks for 2 to 8 s (uniform), draws again, for --seconds.
+Checked for every prediction: the 28 x 28 digit the page shows is exactly this session's own
+drawing preprocessed here (`canvas.to_mnist`), every model's digit and "NN% sure" equal the
+models' own answer computed here, and no error or exception element appears.
+Target (issue 7): 20 sessions on 2 cores, p95 <= 500 ms, no errors.
 
-It stops by itself: every wait is bounded, and the server and the browser are stopped at the end.
+    python -m bench.load [--sessions 5 10 20] [--rounds 3] [--seconds 40]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import base64
+import io
+import json
 import os
 import random
 import re
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-TAG = f"--rnn-demo-load-bench={os.getpid()}"  # marks our browser process, to sum its CPU time
-TIMEOUT_MS = 180_000  # any single wait in a round
-ROUND_S = 600         # a whole round
-OPENING = 4           # pages opened at the same time before a round
+import numpy as np
+import streamlit.logger
+import websockets
+from PIL import Image, ImageDraw
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-# Strokes in canvas pixels (280 x 280), as in tests/browser/test_draw.py.
-DIGITS = {"1": [[(140, 40), (140, 240)]],
-          "7": [[(70, 50), (210, 50), (120, 245)]],
-          "0": [[(140, 40), (190, 60), (210, 140), (190, 220), (140, 245), (90, 220), (70, 140), (90, 60), (140, 40)]]}
+from bench.load_browser import DIGITS, cpu_seconds, pct, start_server, wobble
 
-# Runs in the page before drawing: the time of the next mouse-up, and of the first moment after
-# it that every model's metric shows a digit.
-WATCH = """() => {
-  window.__load = {up: null, shown: null};
-  document.addEventListener('mouseup', () => { window.__load.up = performance.now(); }, {capture: true, once: true});
-  const check = () => {
-    if (window.__load.up === null || window.__load.shown !== null) return;
-    const values = [...document.querySelectorAll('[data-testid="stMetricValue"]')];
-    if (values.length && values.every(v => /^\\d$/.test(v.innerText.trim()))) {
-      window.__load.shown = performance.now();
-      observer.disconnect();
-    }
-  };
-  const observer = new MutationObserver(check);
-  observer.observe(document.body, {childList: true, subtree: true, characterData: true});
-}"""
+streamlit.logger.set_log_level("error")  # ui's caches warn that there is no runtime here: none is needed
+from rnn_demo import attribution, canvas, checkpoints, ui  # noqa: E402
+
+TIMEOUT_S = 120  # any single wait
+THINK_S = (2.0, 8.0)
 
 
-# Installed before the app's scripts: timestamps of every websocket message sent and received,
-# to split a latency into the browser's part before it asks for a rerun, the wait for the
-# server's first answer, and the rest (the server's later messages and the browser drawing them).
-WIRE = """(() => {
-  const Orig = window.WebSocket;
-  window.__ws = {sent: [], received: []};
-  const send = Orig.prototype.send;
-  Orig.prototype.send = function (d) { window.__ws.sent.push(performance.now()); return send.call(this, d); };
-  function Wrapped(...args) {
-    const ws = new Orig(...args);
-    ws.addEventListener('message', () => window.__ws.received.push(performance.now()));
-    return ws;
-  }
-  Wrapped.prototype = Orig.prototype;
-  for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) Wrapped[k] = Orig[k];
-  window.WebSocket = Wrapped;
-})();"""
-
-SPLIT = """() => {
-  const up = window.__load.up, shown = window.__load.shown;
-  const sent = window.__ws.sent.find(t => t >= up);
-  const back = sent === undefined ? undefined : window.__ws.received.find(t => t >= sent);
-  return [up, shown, sent ?? null, back ?? null];
-}"""
-
-
-def cpu_seconds(pids) -> float:
-    """utime + stime of the given processes, in seconds (0 for those gone)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / tick
-
-
-def browser_pids() -> list[int]:
-    """Our Chromium: the process started with TAG and all its descendants."""
-    parents: dict[int, int] = {}
-    roots = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            parents[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if TAG.encode() in (d / "cmdline").read_bytes():
-                roots.append(int(d.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    found = set(roots)
-    changed = True
-    while changed:
-        new = {p for p, pp in parents.items() if pp in found and p not in found}
-        found |= new
-        changed = bool(new)
-    return sorted(found)
-
-
-def start_server(port: int, user_dir: str, log: Path) -> subprocess.Popen:
-    env = dict(os.environ, RNN_DEMO_USER_MODELS=user_dir)
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited; see {log}")
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("the server did not start within 90 s")
-
-
-def wobble(strokes, rng: random.Random, steps: int = 12):
-    """The strokes, interpolated like a moving hand, each point moved a few pixels: every
-    session's drawing differs a little, as learners' do."""
-    out = []
-    dx, dy, s = rng.uniform(-15, 15), rng.uniform(-10, 10), rng.uniform(0.85, 1.0)
+def render(strokes) -> np.ndarray:
+    """The canvas image (RGBA, white ink on opaque black) for pen strokes in canvas pixels."""
+    img = Image.new("L", (canvas.CANVAS_SIZE, canvas.CANVAS_SIZE), 0)
+    pen = ImageDraw.Draw(img)
+    w = canvas.STROKE_WIDTH
     for points in strokes:
-        pts = [(140 + (x - 140) * s + dx, 140 + (y - 140) * s + dy) for x, y in points]
-        line = [pts[0]]
-        for (xa, ya), (xb, yb) in zip(pts, pts[1:]):
-            line += [(xa + (xb - xa) * k / steps + rng.uniform(-2, 2), ya + (yb - ya) * k / steps + rng.uniform(-2, 2))
-                     for k in range(1, steps + 1)]
-        out.append(line)
-    return out
+        pen.line(points, fill=255, width=w, joint="curve")
+        for x, y in points:  # the brush's round caps
+            pen.ellipse([x - w / 2, y - w / 2, x + w / 2, y + w / 2], fill=255)
+    gray = np.asarray(img)
+    return np.dstack([gray, gray, gray, np.full_like(gray, 255)])
 
 
-async def wait_idle(page) -> None:
-    """Until Streamlit has finished running the script."""
-    await page.wait_for_function("""() => {
-        const s = document.querySelector('[data-testid="stStatusWidget"]');
-        return !s || !s.innerText.toLowerCase().includes('running');
-    }""", timeout=TIMEOUT_MS)
+def canvas_state(image: np.ndarray) -> str:
+    """The drawable canvas's widget value, as its frontend sends it."""
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return json.dumps({"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None})
 
 
-async def metrics(page) -> dict[str, str]:
-    out = {}
-    for m in await page.locator('[data-testid="stMetric"]').all():
-        label = await m.locator('[data-testid="stMetricLabel"]').inner_text()
-        out[label.split(" (")[0].strip()] = (await m.locator('[data-testid="stMetricValue"]').inner_text()).strip()
-    return out
+def plotly_z(spec: str) -> np.ndarray:
+    z = json.loads(spec)["data"][0]["z"]
+    if isinstance(z, dict):  # plotly's binary array encoding
+        return np.frombuffer(base64.b64decode(z["bdata"]), z["dtype"]).reshape(28, 28)
+    return np.asarray(z)
 
 
 class Session:
-    def __init__(self, index: int, digit: str, context):
-        self.index, self.digit, self.context = index, digit, context
-        self.page = None
-        self.latency_ms: float | None = None
+    """One learner's tab: a websocket to the server, its own Streamlit session."""
+
+    def __init__(self, index: int, url: str, models: dict):
+        self.index, self.url, self.models = index, url, models
+        self.rng = random.Random(index)
+        self.latencies: list[float] = []  # ms, drawing sent -> every prediction received
+        self.runs: list[float] = []       # ms, drawing sent -> the page's script finished
         self.errors: list[str] = []
-        self.predictions: dict[str, str] = {}
-        self.hidden_answer: str | None = None
-        self.console: list[str] = []
-        self.split: tuple[float, float, float] | None = None  # ms: up -> request, -> first answer, -> shown
-        self.wire_ms: float | None = None  # rerun request sent -> last metric received, at the network layer
-        self.frames: list[tuple[float, bool, bool]] = []  # (network time s, sent?, holds a metric?)
-        self.armed = False
+        self.ws = None
+        self.canvas_id = self.page_hash = None
 
-    async def open(self, url: str) -> None:
-        self.page = await self.context.new_page()
-        self.page.on("console", lambda m: self.console.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.console.append(str(e)))
-        self.page.set_default_timeout(TIMEOUT_MS)
-        # Straight to the Draw page; later the sidebar link to Hidden states keeps the same session.
-        await self.page.goto(f"{url}/Draw", timeout=TIMEOUT_MS)
-        await self.page.get_by_text("The canvas is empty").wait_for(timeout=TIMEOUT_MS)
-        await self.page.locator("canvas.upper-canvas").wait_for(timeout=TIMEOUT_MS)
-        # Websocket frames as the network layer sees them, timed there: not delayed by a renderer
-        # that is busy drawing figures.
-        cdp = await self.context.new_cdp_session(self.page)
-        await cdp.send("Network.enable")
-        cdp.on("Network.webSocketFrameSent", lambda e: self._frame(e, True))
-        cdp.on("Network.webSocketFrameReceived", lambda e: self._frame(e, False))
+    async def open(self) -> None:
+        self.ws = await websockets.connect(f"{self.url}/_stcore/stream", subprotocols=["streamlit"],
+                                           max_size=None, open_timeout=TIMEOUT_S)
+        msg = BackMsg()
+        msg.rerun_script.page_name = "Draw"
+        await self.ws.send(msg.SerializeToString())
+        for m in await self._until_finished():
+            if m.WhichOneof("type") == "delta" and m.delta.WhichOneof("type") == "new_element":
+                if m.delta.new_element.WhichOneof("type") == "bidi_component":
+                    self.canvas_id, self.page_hash = m.delta.new_element.bidi_component.id, m.metadata.active_script_hash
+        if self.canvas_id is None:
+            raise RuntimeError("the Draw page showed no canvas")
 
-    def _frame(self, event, sent: bool) -> None:
-        if self.armed:
-            payload = event["response"]["payloadData"]
-            metric = not sent and b"sure" in base64.b64decode(payload + "==")  # a metric says "93% sure"
-            self.frames.append((event["timestamp"], sent, metric))
+    async def _until_finished(self, sent: float | None = None, marks: list | None = None) -> list[ForwardMsg]:
+        out = []
+        while True:
+            m = ForwardMsg()
+            m.ParseFromString(await asyncio.wait_for(self.ws.recv(), TIMEOUT_S))
+            out.append(m)
+            if marks is not None and m.WhichOneof("type") == "delta" and \
+                    m.delta.new_element.WhichOneof("type") == "metric":
+                marks.append(time.perf_counter())
+            if m.WhichOneof("type") == "script_finished":
+                return out
 
-    async def draw(self, start: asyncio.Event) -> None:
-        page = self.page
-        box = await page.locator("canvas.upper-canvas").bounding_box()
-        strokes = wobble(DIGITS[self.digit], random.Random(self.index))
-        await page.evaluate(WATCH)
-        await start.wait()
-        self.armed = True
-        for line in strokes:
-            await page.mouse.move(box["x"] + line[0][0], box["y"] + line[0][1])
-            await page.mouse.down()
-            for x, y in line[1:]:
-                await page.mouse.move(box["x"] + x, box["y"] + y)
-            await page.mouse.up()
-        await page.wait_for_function("() => window.__load.shown !== null", timeout=TIMEOUT_MS, polling=50)
-        up, shown, sent, back = await page.evaluate(SPLIT)
-        self.latency_ms = shown - up
-        if sent is not None and back is not None:
-            self.split = (sent - up, back - sent, shown - back)
-        await wait_idle(page)
-        self.predictions = await metrics(page)
-        sent = next((t for t, out, _ in self.frames if out), None)
-        got = [t for t, out, metric in self.frames if metric and sent is not None and t >= sent]
-        if sent is not None and len(got) >= len(self.predictions) > 0:
-            self.wire_ms = 1000 * (got[len(self.predictions) - 1] - sent)
-        right = sum(v == self.digit for v in self.predictions.values())
-        if right * 2 < len(self.predictions):
-            self.errors.append(f"drew a {self.digit}, was shown {self.predictions}")
+    async def draw(self) -> None:
+        """Draw a digit, wait for the whole page, check what came back."""
+        digit = self.rng.choice(sorted(DIGITS))
+        image = render(wobble(DIGITS[digit], self.rng))
+        msg = BackMsg()
+        msg.rerun_script.page_name = "Draw"
+        msg.rerun_script.page_script_hash = self.page_hash
+        state = msg.rerun_script.widget_states.widgets.add()
+        state.id, state.json_value = self.canvas_id, canvas_state(image)
+        marks: list[float] = []
+        sent = time.perf_counter()
+        await self.ws.send(msg.SerializeToString())
+        reply = await self._until_finished(sent, marks)
+        self.runs.append(1000 * (time.perf_counter() - sent))
+        self.check(image, digit, reply)
+        if marks and not self.errors:
+            self.latencies.append(1000 * (marks[-1] - sent))
 
-    async def look_inside(self) -> None:
-        """Send the drawing to the other pages, open Hidden states, pick My drawing: the answer
-        must be this session's own (the rnn's answer on the Draw page)."""
-        page = self.page
-        await page.get_by_role("button", name="Use this drawing on the other pages").click()
-        await page.get_by_text("Your digit is stored").wait_for(timeout=TIMEOUT_MS)
-        await page.locator('[data-testid="stSidebarNav"] a', has_text="Hidden states").click()
-        await page.get_by_text("Hidden states: watch the network read a digit").wait_for(timeout=TIMEOUT_MS)
-        choice = page.locator('[data-testid="stRadio"] label', has_text="My drawing")
-        await choice.wait_for(timeout=TIMEOUT_MS)
-        await wait_idle(page)
-        await choice.click()
-        answer = page.get_by_text(re.compile(r"Reading your drawing"))
-        await answer.wait_for(timeout=TIMEOUT_MS)
-        text = await answer.inner_text()
-        found = re.search(r"Final answer: (\d)", text)
-        self.hidden_answer = found.group(1) if found else None
-        own = self.predictions.get("rnn")
-        if self.hidden_answer != own:
-            self.errors.append(f"Hidden states read {self.hidden_answer} from 'my drawing', "
-                               f"but this session's rnn said {own} on the Draw page")
+    def check(self, image, digit: str, reply: list[ForwardMsg]) -> None:
+        elements = [m.delta.new_element for m in reply if m.WhichOneof("type") == "delta"
+                    and m.delta.WhichOneof("type") == "new_element"]
+        kinds = [e.WhichOneof("type") for e in elements]
+        for bad in ("exception",):
+            if bad in kinds:
+                self.errors.append(f"an {bad} element: {elements[kinds.index(bad)].exception.message[:120]}")
+        mine = canvas.to_mnist(image)
+        charts = [e.plotly_chart.spec for e in elements if e.WhichOneof("type") == "plotly_chart"]
+        if not charts or not np.array_equal(plotly_z(charts[0]), mine):
+            self.errors.append("the digit shown is not this session's drawing")
+        shown = {e.metric.label.split(" (")[0]: e.metric.body for e in elements if e.WhichOneof("type") == "metric"}
+        sure = {e.metric.label.split(" (")[0]: e.metric.delta for e in elements if e.WhichOneof("type") == "metric"}
+        expected = attribution.predict(self.models, mine)
+        if set(shown) != set(expected):
+            self.errors.append(f"predictions from {sorted(shown)}, expected {sorted(expected)}")
+            return
+        for name, p in expected.items():
+            got = re.match(r"(\d+)% sure", sure[name] or "")
+            if shown[name] != str(p.digit) or not got or abs(int(got.group(1)) - 100 * p.confidence) > 0.51:
+                self.errors.append(f"{name} said {shown[name]} ({sure[name]}), its own answer is "
+                                   f"{p.digit} ({p.confidence:.1%})")
+        if sum(v == digit for v in shown.values()) * 2 < len(shown):
+            self.errors.append(f"drew a {digit}, the models said {shown}")
 
-    async def check_page(self) -> None:
-        if await self.page.locator('[data-testid="stException"]').count():
-            self.errors.append("an exception is shown on the page")
-        if await self.page.locator('[data-testid="stAlertContentError"]').count():
-            self.errors.append("an error message is shown on the page")
-        real = [c for c in self.console if "404" not in c]  # base-path probes of Streamlit's start-up
-        if real:
-            self.errors.append(f"console errors: {real[:2]}")
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
 
 
-async def guarded(session: Session, coro, what: str) -> None:
+async def guarded(s: Session, coro, what: str) -> None:
     try:
         await coro
-    except Exception as exc:  # a timeout or a lost page counts as that session's error
-        session.errors.append(f"{what}: {type(exc).__name__}: {str(exc).splitlines()[0][:150]}")
+    except Exception as exc:  # a timeout or a lost connection counts as that session's error
+        s.errors.append(f"{what}: {type(exc).__name__}: {str(exc)[:150]}")
 
 
-async def one_round(browser, url: str, n: int, server_pid: int) -> dict:
-    sessions = []
-    for i in range(n):
-        context = await browser.new_context(viewport={"width": 1400, "height": 1000})
-        await context.add_init_script(WIRE)
-        sessions.append(Session(i, "170"[i % 3], context))
-    t = time.perf_counter()
-    gate = asyncio.Semaphore(OPENING)  # opening is not what is measured: a few at a time
+async def together(sessions: list[Session], rounds: int) -> None:
+    for _ in range(rounds):
+        await asyncio.gather(*(guarded(s, s.draw(), "drawing") for s in sessions if not s.errors))
+        await asyncio.sleep(1.0)
 
-    async def open_one(s):
-        async with gate:
-            await s.open(url)
 
-    await asyncio.gather(*(guarded(s, open_one(s), "opening the Draw page") for s in sessions))
-    open_s = time.perf_counter() - t
-    ready = [s for s in sessions if not s.errors]
-    start = asyncio.Event()
-    cpu0 = (cpu_seconds([server_pid]), cpu_seconds(browser_pids()), time.perf_counter())
-    tasks = [asyncio.create_task(guarded(s, s.draw(start), "drawing")) for s in ready]
-    await asyncio.sleep(0.5)  # every session armed, then all draw at once
-    start.set()
-    await asyncio.gather(*tasks)
-    cpu1 = (cpu_seconds([server_pid]), cpu_seconds(browser_pids()), time.perf_counter())
-    drawn = [s for s in ready if not s.errors]
-    await asyncio.gather(*(guarded(s, s.look_inside(), "Hidden states with my drawing") for s in drawn))
+async def classroom(sessions: list[Session], seconds: float) -> None:
+    end = time.perf_counter() + seconds
+
+    async def learner(s: Session):
+        await asyncio.sleep(s.rng.uniform(0, THINK_S[1]))  # they do not start in step
+        while time.perf_counter() < end and not s.errors:
+            await guarded(s, s.draw(), "drawing")
+            await asyncio.sleep(s.rng.uniform(*THINK_S))
+
+    await asyncio.gather(*(learner(s) for s in sessions))
+
+
+async def measure(url: str, n: int, mode: str, args, models, server_pid: int) -> dict:
+    sessions = [Session(i, url, models) for i in range(n)]
+    for s in sessions:  # opening is not what is measured
+        await guarded(s, s.open(), "opening the Draw page")
+    cpu0 = cpu_seconds([server_pid]), time.process_time(), time.perf_counter()
+    if mode == "together":
+        await together(sessions, args.rounds)
+    else:
+        await classroom(sessions, args.seconds)
+    cpu1 = cpu_seconds([server_pid]), time.process_time(), time.perf_counter()
     for s in sessions:
-        await guarded(s, s.check_page(), "checking the page")
-    for s in sessions:
-        await s.context.close()
-    lat = sorted(s.latency_ms for s in sessions if s.latency_ms is not None)
-    return {"n": n, "open_s": open_s, "latencies": lat, "sessions": sessions,
-            "server_cpu": cpu1[0] - cpu0[0], "browser_cpu": cpu1[1] - cpu0[1], "wall": cpu1[2] - cpu0[2]}
+        await s.close()
+    lat = sorted(x for s in sessions for x in s.latencies)
+    return {"lat": lat, "runs": sorted(x for s in sessions for x in s.runs),
+            "errors": [(s.index, e) for s in sessions for e in s.errors],
+            "server_cpu": cpu1[0] - cpu0[0], "client_cpu": cpu1[1] - cpu0[1], "wall": cpu1[2] - cpu0[2]}
 
 
-def pct(values, q: float) -> float:
-    if not values:
-        return float("nan")
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
-
-
-async def run(sizes, port: int) -> int:
-    from playwright.async_api import async_playwright
-
+async def run(args) -> int:
+    # the server gets an empty folder of its own for trained models: it shows the shipped ones
+    models = {n: checkpoints.load(ui.SHIPPED_DIR / f"{n}.pt").model.eval() for n in ui.SHIPPED}
     with tempfile.TemporaryDirectory(prefix="rnn_load_") as tmp:
-        server = start_server(port, str(Path(tmp) / "user_models"), Path(tmp) / "streamlit.log")
-        url = f"http://127.0.0.1:{port}"
+        server = start_server(args.port, str(Path(tmp) / "user_models"), Path(tmp) / "streamlit.log")
+        url = f"ws://127.0.0.1:{args.port}"
         failed = 0
         try:
-            async with async_playwright() as p:
-                browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + [TAG])
-                try:
-                    warm = await asyncio.wait_for(one_round(browser, url, 1, server.pid), ROUND_S)  # load models once
-                    print(f"warm-up (1 session, loads the models): {warm['latencies'][0] if warm['latencies'] else float('nan'):.0f} ms"
-                          f"{'' if not warm['sessions'][0].errors else ', errors: ' + str(warm['sessions'][0].errors)}")
-                    print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
-                    print(f"{'N':>3} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'errors':>7} "
-                          f"{'server CPU s':>13} {'browser CPU s':>14} {'wall s':>7} {'open s':>7} {'load':>5}")
-                    for n in sizes:
-                        r = await asyncio.wait_for(one_round(browser, url, n, server.pid), ROUND_S)
-                        lat = r["latencies"]
-                        errors = [(s.index, s.digit, e) for s in r["sessions"] for e in s.errors]
-                        failed += len(errors)
-                        print(f"{n:>3} {pct(lat, 50):8.0f} {pct(lat, 95):8.0f} {max(lat, default=float('nan')):8.0f} "
-                              f"{len({i for i, _, _ in errors}):>7} {r['server_cpu']:13.1f} {r['browser_cpu']:14.1f} "
-                              f"{r['wall']:7.1f} {r['open_s']:7.1f} {os.getloadavg()[0]:5.2f}", flush=True)
-                        splits = [s.split for s in r["sessions"] if s.split is not None]
-                        if splits:
-                            parts = [statistics.median(x[k] for x in splits) for k in range(3)]
-                            wire = sorted(s.wire_ms for s in r["sessions"] if s.wire_ms is not None)
-                            print(f"      server side (request sent -> every model's prediction received, at the "
-                                  f"network layer): p50 {pct(wire, 50):.0f} ms, p95 {pct(wire, 95):.0f} ms")
-                            print(f"      median split: {parts[0]:.0f} ms in the browser before the rerun request, "
-                                  f"{parts[1]:.0f} ms to the server's first answer, {parts[2]:.0f} ms more until "
-                                  "the prediction is on screen")
-                        for i, digit, e in errors[:10]:
-                            print(f"      session {i} (drew a {digit}): {e}")
-                finally:
-                    await browser.close()
+            warm = await measure(url, 1, "together", argparse.Namespace(rounds=2), models, server.pid)
+            print(f"warm-up (1 session, loads the models): {warm['lat'][-1] if warm['lat'] else float('nan'):.0f} ms"
+                  + (f", errors: {warm['errors']}" if warm["errors"] else ""))
+            print(f"server {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}")
+            print(f"{'mode':>8} {'N':>3} {'draws':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'errors':>6} "
+                  f"{'page p95':>9} {'server CPU s':>12} {'client CPU s':>12} {'wall s':>7}")
+            for mode in args.modes:
+                for n in args.sessions:
+                    r = await measure(url, n, mode, args, models, server.pid)
+                    lat, failed = r["lat"], failed + len(r["errors"])
+                    print(f"{mode:>8} {n:>3} {len(lat):>6} {pct(lat, 50):7.0f} {pct(lat, 95):7.0f} "
+                          f"{max(lat, default=float('nan')):7.0f} {len(r['errors']):>6} {pct(r['runs'], 95):9.0f} "
+                          f"{r['server_cpu']:12.1f} {r['client_cpu']:12.1f} {r['wall']:7.1f}", flush=True)
+                    for i, e in r["errors"][:5]:
+                        print(f"      session {i}: {e}")
         finally:
             server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-    print("errors: sessions with a failure (timeout, wrong digit, another session's drawing, a message "
-          "or exception on the page). CPU s: CPU seconds used between the first mouse-down and the last "
-          "prediction, by the Streamlit server and by Chromium (all its processes).")
+            server.wait(10)
+    print("p50/p95/max: drawing sent -> every model's prediction received. page p95: -> the whole page "
+          "(figures, row attribution) received. errors: failed checks or lost sessions. CPU s: the server's "
+          "and this client's CPU seconds while measuring.")
     return 1 if failed else 0
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
     p.add_argument("--sessions", type=int, nargs="+", default=[5, 10, 20])
-    p.add_argument("--port", type=int, default=8615)
-    args = p.parse_args(argv)
-    return asyncio.run(run(args.sessions, args.port))
+    p.add_argument("--modes", nargs="+", default=["together", "class"], choices=["together", "class"])
+    p.add_argument("--rounds", type=int, default=3, help="together: drawings per session, all at once")
+    p.add_argument("--seconds", type=float, default=40, help="class: how long the class draws")
+    p.add_argument("--port", type=int, default=8616)
+    return asyncio.run(run(p.parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -55,9 +55,9 @@ def test_a_drawn_seven_is_read_by_every_model(user_models):
     assert expected["rnn"].digit == 7
     # the enlarged digit is the preprocessed array itself
     seen = spec(at, 0)["data"][0]["z"]
-    np.testing.assert_array_equal(np.asarray(seen), digit)
+    np.testing.assert_array_equal(decode(seen), digit)
     # the probability bars are the models' own softmax
-    bars = {t["name"]: t["y"] for t in spec(at, 1)["data"]}
+    bars = {t["name"]: decode(t["y"]) for t in spec(at, 1)["data"]}
     for name, p in expected.items():
         np.testing.assert_allclose(bars[name], p.probs, rtol=1e-5, atol=1e-7)
     # the per-step heatmaps are the read-out's softmax after every row

@@ -21,7 +21,7 @@ MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 
 
 def _digit_trace(digit, **kw) -> dict:
-    return {"type": "heatmap", "z": np.asarray(digit).tolist(), "colorscale": DIGIT_SCALE, "zmin": 0, "zmax": 255,
+    return {"type": "heatmap", "z": np.asarray(digit), "colorscale": DIGIT_SCALE, "zmin": 0, "zmax": 255,
             "showscale": False, "x": list(range(28)), "y": ROWS,
             "hovertemplate": "row %{y}, pixel %{x}: %{z}<extra></extra>"} | kw
 
@@ -39,7 +39,7 @@ def probability_bars(probs: dict[str, np.ndarray], cells: dict[str, str] | None 
                      height: int = 300) -> go.Figure:
     """Probability of each digit, one bar per model (grouped), coloured by architecture."""
     cells = cells or {}
-    bars = [{"type": "bar", "x": list(range(10)), "y": np.asarray(p, dtype=float).tolist(), "name": name,
+    bars = [{"type": "bar", "x": list(range(10)), "y": np.asarray(p, dtype=float), "name": name,
              "marker": {"color": cell_color(name, cells.get(name))},
              "hovertemplate": f"{name}: digit %{{x}} with probability %{{y:.1%}}<extra></extra>"}
             for name, p in probs.items()]
@@ -67,12 +67,12 @@ def step_predictions(step_probs: dict[str, np.ndarray], height: int = 420) -> go
     for i, (name, domain) in enumerate(zip(names, domains), start=1):
         p = np.asarray(step_probs[name], dtype=float)  # (T, C)
         axes = {"xaxis": "x" + _axis(i), "yaxis": "y" + _axis(i)}
-        data.append({"type": "heatmap", "z": p.tolist(), "x": list(range(10)), "y": ROWS, "zmin": 0, "zmax": 1,
+        data.append({"type": "heatmap", "z": p, "x": list(range(10)), "y": ROWS, "zmin": 0, "zmax": 1,
                      "colorscale": STEP_SCALE, "showscale": i == len(names),
                      "colorbar": {"title": {"text": "prob."}, "tickformat": ".0%"},
                      "hovertemplate": f"{name} after row %{{y}}: digit %{{x}} %{{z:.1%}}<extra></extra>", **axes})
         # the digit the model would say if the drawing ended at this row
-        data.append({"type": "scatter", "x": p.argmax(1).tolist(), "y": ROWS, "mode": "markers",
+        data.append({"type": "scatter", "x": p.argmax(1), "y": ROWS, "mode": "markers",
                      "marker": {"size": 5, "color": "#ff7f0e"}, "showlegend": False, "hoverinfo": "skip", **axes})
         layout["xaxis" + _axis(i)] = {"domain": domain, "anchor": "y" + _axis(i), "tickvals": list(range(10)),
                                       "title": {"text": "digit"}}
@@ -97,9 +97,9 @@ def row_attribution(digit, attributions: dict[str, np.ndarray], height: int = 38
         hover = f"{name}, row %{{y}}: ||d logit / d x_t|| = %{{z:.3g}}<extra></extra>"
         strip = {"type": "heatmap", "y": ROWS, "zmin": 0, "zmax": top, "showscale": False, "hovertemplate": hover}
         data += [_digit_trace(digit, hoverinfo="skip", hovertemplate=None, **axes),
-                 strip | {"z": np.repeat(a[:, None], 28, axis=1).tolist(), "x": list(range(28)),
+                 strip | {"z": np.repeat(a[:, None], 28, axis=1), "x": list(range(28)),
                           "colorscale": OVERLAY_SCALE, **axes},
-                 strip | {"z": np.repeat(a[:, None], 3, axis=1).tolist(), "x": [29, 30, 31],
+                 strip | {"z": np.repeat(a[:, None], 3, axis=1), "x": [29, 30, 31],
                           "colorscale": ATTRIBUTION_SCALE, **axes}]
         layout["xaxis" + _axis(i)] = {"domain": domain, "anchor": "y" + _axis(i), "range": [-0.5, 31.5],
                                       "showticklabels": False, "showgrid": False, "zeroline": False,
