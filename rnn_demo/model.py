@@ -100,7 +100,8 @@ class SequenceClassifier(nn.Module):
     def _fast_last_state(self, x: torch.Tensor) -> bool:
         """The seed's one-layer tanh RNN on a CPU, input not differentiated: kernels.py's BPTT."""
         c = self.config
-        return (c.cell == "rnn" and c.nonlinearity == "tanh" and c.num_layers == 1 and x.device.type == "cpu"
+        return (kernels.enabled and c.cell == "rnn" and c.nonlinearity == "tanh" and c.num_layers == 1
+                and x.device.type == "cpu"
                 and not (x.requires_grad and torch.is_grad_enabled()) and not torch.is_autocast_enabled("cpu"))
 
     def final_state(self, states: torch.Tensor) -> torch.Tensor:

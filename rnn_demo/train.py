@@ -38,6 +38,8 @@ class TrainConfig:
     clip: float = 1.0            # max global gradient norm (0 = no clipping)
     init: str = "orthogonal"     # default | zeros (the seed) | orthogonal
     schedule: str = "onecycle"   # constant | onecycle (Smith & Topin 2018)
+    warmup: float = 0.25         # onecycle: fraction of the steps spent raising the learning rate
+    label_smoothing: float = 0.0 # target 1 - e for the true digit, e/10 spread over all ten (Szegedy et al. 2016)
     seed: int = 0
     eval_every: int = 0          # steps between test evaluations (0 = once per epoch)
     device: str = "auto"         # auto (cuda when torch sees one) | cpu | cuda
@@ -52,6 +54,8 @@ class TrainConfig:
                   (self.iterations > 0 or self.epochs > 0, "train for at least one step"),
                   (self.iterations >= 0 and self.epochs >= 0, "epochs and iterations cannot be negative"),
                   (self.clip >= 0, "clipping threshold cannot be negative"),
+                  (0 < self.warmup < 1, "warm-up must be a fraction of the steps, between 0 and 1"),
+                  (0 <= self.label_smoothing < 1, "label smoothing must be at least 0 and below 1"),
                   (self.precision in ("fp32", "bf16"), "precision must be fp32 or bf16")]
         for ok, message in checks:
             if not ok:
@@ -77,7 +81,11 @@ PRESETS: dict[str, TrainConfig] = {
 # Adam with a one-cycle schedule, clipping, orthogonal W_hh, and just enough epochs to pass the
 # seed's accuracy. Batch 128 is the fastest per digit for the LSTM on a CPU (larger batches
 # fall out of cache); for the tanh RNN larger batches are faster per digit but need more epochs.
-FAST: dict[str, TrainConfig] = {"rnn": TrainConfig(lr=3e-3, batch_size=128, epochs=6),
+# The tanh RNN: a short warm-up, label smoothing 0.1 and a looser clip took it past 97.5% in
+# 3.5-3.75 epochs on seeds 0, 1 and 2 (97.56 / 97.64 / 97.65% after 4), where 6 epochs of the
+# plain recipe ended at 97.42%.
+FAST: dict[str, TrainConfig] = {"rnn": TrainConfig(lr=3e-3, batch_size=128, epochs=4, clip=5.0, warmup=0.1,
+                                                   label_smoothing=0.1),
                                 # bfloat16 products (CPU AMX / AVX512-BF16 or a GPU): 40% faster here
                                 "lstm": TrainConfig(lr=3e-3, batch_size=128, epochs=3.5, precision="bf16"),
                                 "gru": TrainConfig(lr=3e-3, batch_size=128, epochs=3)}
@@ -155,11 +163,12 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     model.to(device).train()
     opt = make_optimizer(model.parameters(), cfg)
     total = cfg.total_steps(len(train_data))
-    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.25)
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total,
+                                                    pct_start=cfg.warmup)
              if cfg.schedule == "onecycle" else None)
     x_all = data.to_sequences(train_data.images).to(device)  # (N, T, F) kept in memory
     y_all = train_data.labels.to(device)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
     eval_every = cfg.eval_every or steps_per_epoch
     history = {"loss": [], "batch_acc": [], "grad_norm": [], "lr": [], "evals": [],
@@ -236,8 +245,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--bidirectional", action="store_true")
-    for name in ("optimizer", "lr", "batch_size", "epochs", "iterations", "clip", "init", "schedule",
-                 "seed", "eval_every", "device", "precision"):
+    for name in ("optimizer", "lr", "batch_size", "epochs", "iterations", "clip", "init", "schedule", "warmup",
+                 "label_smoothing", "seed", "eval_every", "device", "precision"):
         default = getattr(TrainConfig(), name)
         p.add_argument("--" + name.replace("_", "-"), type=type(default), default=None,
                        help=f"(preset's value; default recipe: {default})")

@@ -52,3 +52,14 @@ def test_a_differentiated_input_goes_through_nn_rnn():
     (ref,) = torch.autograd.grad(model.trace(x2).logits[:, 3].sum(), x2)
     assert gx.abs().max() > 0
     torch.testing.assert_close(gx, ref)
+
+
+def test_disabled_runs_on_nn_rnn(monkeypatch):
+    """bench/train_speed.py times the seed's recipe on torch's own cell."""
+    import rnn_demo.kernels as kernels
+    calls = []
+    monkeypatch.setattr(kernels, "tanh_rnn_last", lambda *a: calls.append(1))
+    model = SequenceClassifier(ModelConfig("rnn", hidden_size=8))
+    with kernels.disabled():
+        model(torch.rand(2, 28, 28))
+    assert calls == [] and kernels.enabled

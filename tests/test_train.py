@@ -1,4 +1,6 @@
 import json
+import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -79,7 +81,10 @@ def test_seed_preset_is_the_blogs_recipe():
 
 @pytest.mark.parametrize("bad, message", [({"lr": 0}, "learning rate"), ({"lr": float("nan")}, "learning rate"),
                                           ({"batch_size": 0}, "batch size"), ({"optimizer": "lbfgs"}, "optimizer"),
-                                          ({"epochs": 0, "iterations": 0}, "at least one step")])
+                                          ({"epochs": 0, "iterations": 0}, "at least one step"),
+                                          ({"warmup": 0}, "warm-up"), ({"warmup": 1.5}, "warm-up"),
+                                          ({"label_smoothing": -0.1}, "label smoothing"),
+                                          ({"label_smoothing": 1}, "label smoothing")])
 def test_bad_train_settings_say_why(bad, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**bad)
@@ -115,3 +120,20 @@ def test_bf16_autocast_trains_and_keeps_fp32_weights(halves):
     assert all(p.dtype == torch.float32 for p in result.model.parameters())
     with pytest.raises(ValueError, match="precision"):
         TrainConfig(precision="fp8")
+
+
+def test_the_rnn_recipe_trains_a_tanh_rnn_with_its_warmup_and_label_smoothing(halves):
+    """train.FAST['rnn'] (shortened): the one-cycle schedule peaks after `warmup` of the steps, the
+    loss is cross-entropy against smoothed targets, and the tanh RNN (kernels.py's BPTT) learns."""
+    tr, te = halves
+    cfg = replace(train.FAST["rnn"], epochs=8, batch_size=50, lr=1e-2)
+    result = train.train(ModelConfig("rnn", 64), cfg, tr, te)
+    assert result.status == "done" and result.metrics["test_acc"] > 0.6
+    lrs = result.history["lr"]
+    assert lrs.index(max(lrs)) == pytest.approx(cfg.warmup * len(lrs), abs=2)
+    # against smoothed targets no loss goes below their entropy (about 0.50 nats for e = 0.1)
+    e = cfg.label_smoothing
+    floor = -(1 - e + e / 10) * math.log(1 - e + e / 10) - 9 * (e / 10) * math.log(e / 10)
+    assert min(result.history["loss"]) >= floor - 1e-4
+    plain = train.train(ModelConfig("rnn", 64), replace(cfg, label_smoothing=0.0), tr, te)
+    assert min(plain.history["loss"]) < floor  # the same run without smoothing goes below it
