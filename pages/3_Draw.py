@@ -25,86 +25,88 @@ with left:
     st.caption("Draw with the mouse or a finger. The toolbar above the canvas has **undo**, **redo** and "
                "**reset** (the bin) to start again.")
 
-image = result.image_data  # RGBA (H, W, 4), or None before anything is drawn
-if image is None:
-    verdict, digit = canvas.Verdict(False, "empty", ""), None
-else:
-    verdict, digit = canvas.read(image)  # digit: uint8 (28, 28), made as MNIST was
-if not verdict.ok:
+# The models and figures take turns across sessions, answers first: see ui.one_at_a_time.
+with ui.one_at_a_time(answer=True):
+    image = result.image_data  # RGBA (H, W, 4), or None before anything is drawn
+    if image is None:
+        verdict, digit = canvas.Verdict(False, "empty", ""), None
+    else:
+        verdict, digit = canvas.read(image)  # digit: uint8 (28, 28), made as MNIST was
+    if not verdict.ok:
+        with right:
+            st.info(verdict.message or "The canvas is empty: draw a digit from 0 to 9 on the black square.")
+        st.stop()
+    if verdict.warn:
+        st.warning(verdict.message)
+
+    cells, broken = ui.readable_models()
+    for name, why in broken.items():
+        st.warning(f"Model {name} is left out: {why}")
+    if not cells:
+        st.error("No model could be loaded: the shipped models should be in models/. "
+                 "Train one on the Train page, or reinstall the app.")
+        st.stop()
+    names = list(cells)
+    with ui.friendly_errors("The predictions"):
+        preds = ui.draw_predictions(digit, names)
+
+    st.subheader("What each model says")
+    for col, (name, p) in zip(st.columns(len(preds)), preds.items()):
+        col.metric(f"{name} ({ui.load_model(name).model_config.label})", f"{p.digit}",
+                   f"{p.confidence:.0%} sure", delta_color="off", delta_arrow="off")
+    if attribution.unlike_mnist(preds):
+        st.warning(f"This does not look like an MNIST digit: no model is even "
+                   f"{attribution.LOW_CONFIDENCE:.0%} sure of its answer. Draw a single digit, large, in the middle, "
+                   "with one continuous stroke.")
+
+with ui.one_at_a_time():
     with right:
-        st.info(verdict.message or "The canvas is empty: draw a digit from 0 to 9 on the black square.")
-    st.stop()
+        st.plotly_chart(drawing.seen_digit(digit, height=330), width="stretch",
+                        config={"displayModeBar": False})
+    st.plotly_chart(drawing.probability_bars({n: p.probs for n, p in preds.items()}, cells), width="stretch")
 
-with right:
-    st.plotly_chart(drawing.seen_digit(digit, height=330), width="stretch",
-                    config={"displayModeBar": False})
-if verdict.warn:
-    st.warning(verdict.message)
+    st.subheader("The prediction after every row")
+    st.markdown(
+        "The read-out is applied to the hidden state after each row: darker blue is more probable, the orange "
+        "dot marks the digit a model would answer if the drawing ended at that row. Early rows are mostly "
+        "black, so every model hesitates at first and makes up its mind as the strokes come in."
+    )
+    st.plotly_chart(drawing.step_predictions({n: p.step_probs for n, p in preds.items()}), width="stretch")
+    if "birnn" in cells.values():
+        st.caption("A bidirectional model also reads the rows bottom-up: its state at row t joins the forward half "
+                   "(rows 1 to t) with the backward half (rows 28 down to t), so its row-by-row read-out is not a "
+                   "reading in order, and its final answer comes from both halves after all 28 rows.")
 
-cells, broken = ui.readable_models()
-for name, why in broken.items():
-    st.warning(f"Model {name} is left out: {why}")
-if not cells:
-    st.error("No model could be loaded: the shipped models should be in models/. "
-             "Train one on the Train page, or reinstall the app.")
-    st.stop()
-names = list(cells)
-with ui.friendly_errors("The predictions"):
-    preds = ui.draw_predictions(digit, names)
+    st.subheader("Which rows mattered")
+    st.markdown(
+        "For each row $t$, the size of the gradient of the predicted digit's score with respect to that row, "
+        r"$\lVert \partial\, \mathrm{logit}_{pred} / \partial x_t \rVert$: how much the answer would change if "
+        "that row were drawn differently. This is the *connectivity* of Madsen (2019), "
+        "[Visualizing memorization in RNNs](https://distill.pub/2019/memorization-in-rnns/). Red laid over a "
+        "row, and the strip on the right, run from none (no influence) to dark red (that model's most "
+        "influential row); hover for the numbers. A network whose gradient fades through time looks mostly at "
+        "the last rows it read."
+    )
+    # RNN and LSTM side by side: the shipped ones, else the first model of each kind.
+    chosen = [n for n in ("rnn", "lstm") if n in cells]
+    for kind in ("rnn", "lstm"):
+        if not any(cells[n] == kind for n in chosen):
+            chosen += [n for n in names if cells[n] == kind][:1]
+    if chosen:
+        with ui.friendly_errors("The row attribution"):
+            attributions = ui.draw_attribution(digit, chosen)
+        st.plotly_chart(drawing.row_attribution(digit, attributions), width="stretch")
+        shares = {n: attribution.late_share(a) for n, a in attributions.items()}
+        st.caption("Share of the total influence that comes from the last 7 rows (the bottom quarter): "
+                   + ", ".join(f"**{n}** {share:.0%}" for n, share in shares.items()) + ".")
+    else:
+        st.info("Row attribution needs a tanh RNN or an LSTM model.")
 
-st.subheader("What each model says")
-for col, (name, p) in zip(st.columns(len(preds)), preds.items()):
-    col.metric(f"{name} ({ui.load_model(name).model_config.label})", f"{p.digit}",
-               f"{p.confidence:.0%} sure", delta_color="off", delta_arrow="off")
-if attribution.unlike_mnist(preds):
-    st.warning(f"This does not look like an MNIST digit: no model is even "
-               f"{attribution.LOW_CONFIDENCE:.0%} sure of its answer. Draw a single digit, large, in the middle, "
-               "with one continuous stroke.")
-
-st.plotly_chart(drawing.probability_bars({n: p.probs for n, p in preds.items()}, cells), width="stretch")
-
-st.subheader("The prediction after every row")
-st.markdown(
-    "The read-out is applied to the hidden state after each row: darker blue is more probable, the orange "
-    "dot marks the digit a model would answer if the drawing ended at that row. Early rows are mostly "
-    "black, so every model hesitates at first and makes up its mind as the strokes come in."
-)
-st.plotly_chart(drawing.step_predictions({n: p.step_probs for n, p in preds.items()}), width="stretch")
-if "birnn" in cells.values():
-    st.caption("A bidirectional model also reads the rows bottom-up: its state at row t joins the forward half "
-               "(rows 1 to t) with the backward half (rows 28 down to t), so its row-by-row read-out is not a "
-               "reading in order, and its final answer comes from both halves after all 28 rows.")
-
-st.subheader("Which rows mattered")
-st.markdown(
-    "For each row $t$, the size of the gradient of the predicted digit's score with respect to that row, "
-    r"$\lVert \partial\, \mathrm{logit}_{pred} / \partial x_t \rVert$: how much the answer would change if "
-    "that row were drawn differently. This is the *connectivity* of Madsen (2019), "
-    "[Visualizing memorization in RNNs](https://distill.pub/2019/memorization-in-rnns/). Red laid over a "
-    "row, and the strip on the right, run from none (no influence) to dark red (that model's most "
-    "influential row); hover for the numbers. A network whose gradient fades through time looks mostly at "
-    "the last rows it read."
-)
-# RNN and LSTM side by side: the shipped ones, else the first model of each kind.
-chosen = [n for n in ("rnn", "lstm") if n in cells]
-for kind in ("rnn", "lstm"):
-    if not any(cells[n] == kind for n in chosen):
-        chosen += [n for n in names if cells[n] == kind][:1]
-if chosen:
-    with ui.friendly_errors("The row attribution"):
-        attributions = ui.draw_attribution(digit, chosen)
-    st.plotly_chart(drawing.row_attribution(digit, attributions), width="stretch")
-    shares = {n: attribution.late_share(a) for n, a in attributions.items()}
-    st.caption("Share of the total influence that comes from the last 7 rows (the bottom quarter): "
-               + ", ".join(f"**{n}** {share:.0%}" for n, share in shares.items()) + ".")
-else:
-    st.info("Row attribution needs a tanh RNN or an LSTM model.")
-
-st.subheader("Look inside")
-if st.button("Use this drawing on the other pages", key="draw_send", type="primary"):
-    st.session_state[ui.DRAWN_DIGIT] = digit
-    st.success("Your digit is stored. Open **Hidden states** (choose *My drawing*) to watch the hidden "
-               "state read it, or **Gradient flow** to see how the gradient travels back through its rows.")
-    for path, title, blurb in ui.PAGES[:2]:
-        if (ui.ROOT / path).exists():
-            st.page_link(path, label=f"**{title}**: {blurb}")
+    st.subheader("Look inside")
+    if st.button("Use this drawing on the other pages", key="draw_send", type="primary"):
+        st.session_state[ui.DRAWN_DIGIT] = digit
+        st.success("Your digit is stored. Open **Hidden states** (choose *My drawing*) to watch the hidden "
+                   "state read it, or **Gradient flow** to see how the gradient travels back through its rows.")
+        for path, title, blurb in ui.PAGES[:2]:
+            if (ui.ROOT / path).exists():
+                st.page_link(path, label=f"**{title}**: {blurb}")

@@ -7,7 +7,10 @@ calls, figures out.
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import os
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -44,13 +47,77 @@ DRAWN_DIGIT = "drawn_digit"  # uint8 (28, 28) array: the last digit drawn on the
 def setup(title: str) -> None:
     """Call first on every page."""
     st.set_page_config(page_title=f"{title} · RNN Explorer", page_icon="🔁", layout="wide")
+    _freeze_long_lived()
+
+
+@st.cache_resource(show_spinner=False)
+def _freeze_long_lived() -> None:
+    """Once per server: move what is alive now (torch, plotly, streamlit: ~270k objects, there for
+    the server's lifetime) out of the garbage collector's reach. A full collection then scans
+    only what sessions create since, instead of taking ~130 ms while every session waits on the
+    GIL (.streamlit/config.toml also turns off Streamlit's forced collection after each run)."""
+    gc.collect()
+    gc.freeze()
+
+
+class _Turns:
+    """One holder at a time; a waiting answer goes before waiting details."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._busy = False
+        self._answers_waiting = 0
+
+    @contextlib.contextmanager
+    def turn(self, answer: bool):
+        with self._cond:
+            self._answers_waiting += answer
+            try:
+                while self._busy or (not answer and self._answers_waiting):
+                    self._cond.wait()
+            finally:
+                self._answers_waiting -= answer
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
+_TURNS = _Turns()
+
+
+def one_at_a_time(answer: bool = False):
+    """Let one session at a time through a page's model and figure work, and let a waiting
+    `answer` (a prediction) go before waiting details (figures). That work holds Python's GIL,
+    so sessions running it side by side gain nothing: 20 drawings at once spent most of their
+    time handing the GIL back and forth, starving the thread that sends everyone's results.
+    Taking turns, answers first, every learner sees the prediction after the others' answers
+    only, not after their figures (bench/load.py: 20 drawings sent together)."""
+    return _TURNS.turn(answer)
 
 
 def model_paths() -> dict[str, Path]:
-    """Name -> checkpoint file: shipped models first (fixed order), then the user's."""
-    found = {p.stem: p for p in checkpoints.list_checkpoints(SHIPPED_DIR)}
+    """Name -> checkpoint file: shipped models first (fixed order), then the user's. The folders
+    are listed again only when they change (a page asks many times per run, for every session)."""
+    return dict(_model_paths(*((str(d), _stamp(d)) for d in (SHIPPED_DIR, USER_DIR))))
+
+
+def _stamp(folder: Path) -> int | None:
+    """Changes whenever a file is added to, removed from or renamed into the folder."""
+    try:
+        return folder.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def _model_paths(shipped: tuple[str, int | None], user: tuple[str, int | None]) -> dict[str, Path]:
+    found = {p.stem: p for p in checkpoints.list_checkpoints(shipped[0])}
     ordered = {n: found.pop(n) for n in SHIPPED if n in found} | found
-    for p in checkpoints.list_checkpoints(USER_DIR):
+    for p in checkpoints.list_checkpoints(user[0]):
         ordered.setdefault(p.stem if p.stem not in ordered else f"{p.stem} (yours)", p)
     return ordered
 
