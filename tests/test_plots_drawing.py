@@ -55,3 +55,13 @@ def test_row_attribution_strips_are_the_attribution():
         np.testing.assert_allclose(np.asarray(overlay.z)[:, 5], a)
         np.testing.assert_allclose(np.asarray(strip.z)[:, 0], a)
         assert strip.zmax == a.max() and name in strip.hovertemplate
+
+
+def test_every_colour_scale_reaches_the_browser_as_colours():
+    """Unvalidated figures send a scale's name as it is; plotly.js does not know "gray"."""
+    figs = [drawing.seen_digit(DIGIT), drawing.step_predictions({"rnn": softmax(RNG.normal(size=(28, 10)))}),
+            drawing.row_attribution(DIGIT, {"rnn": RNG.random(28)})]
+    for fig in figs:
+        for trace in fig.to_dict()["data"]:
+            if trace["type"] == "heatmap":
+                assert isinstance(trace["colorscale"], list) and trace["colorscale"][0][0] == 0

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale
 
 from rnn_demo.plots import DIGIT_SCALE, cell_color, figure, subplot_domains, subplot_titles
 
-STEP_SCALE = "Blues"      # probabilities in [0, 1]
-ATTRIBUTION_SCALE = "YlOrRd"  # gradient size, from nothing (light) to the most (dark red)
+# Colour scales as explicit lists: an unvalidated figure sends names as they are, and plotly.js
+# knows only some of plotly.py's names ("gray" is not among them).
+DIGIT = get_colorscale(DIGIT_SCALE)
+STEP_SCALE = get_colorscale("Blues")            # probabilities in [0, 1]
+ATTRIBUTION_SCALE = get_colorscale("YlOrRd")    # gradient size, from nothing (light) to the most (dark red)
 # Laid over the digit: transparent where a row has no influence, red where it has the most.
 OVERLAY_SCALE = [[0.0, "rgba(215, 48, 39, 0)"], [1.0, "rgba(215, 48, 39, 0.7)"]]
 ROWS = list(range(1, 29))  # time steps are numbered 1..28 on every axis, as in s_1..s_28
@@ -21,7 +25,7 @@ MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 
 
 def _digit_trace(digit, **kw) -> dict:
-    return {"type": "heatmap", "z": np.asarray(digit), "colorscale": DIGIT_SCALE, "zmin": 0, "zmax": 255,
+    return {"type": "heatmap", "z": np.asarray(digit), "colorscale": DIGIT, "zmin": 0, "zmax": 255,
             "showscale": False, "x": list(range(28)), "y": ROWS,
             "hovertemplate": "row %{y}, pixel %{x}: %{z}<extra></extra>"} | kw
 

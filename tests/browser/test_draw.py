@@ -58,6 +58,11 @@ def test_drawing_digits_with_the_mouse_gets_predictions(page):
         assert sum(v == digit for v in got.values()) >= (len(got) + 1) // 2, (name, got)
         page.get_by_text("Which rows mattered").wait_for()
         page.screenshot(path=ARTIFACTS / f"draw_{name}.png")
+        if name == "seven":  # the figures further down (the page scrolls inside its main section)
+            page.get_by_text("The prediction after every row").scroll_into_view_if_needed()
+            page.screenshot(path=ARTIFACTS / "draw_seven_rows.png")
+            page.get_by_text("Look inside").scroll_into_view_if_needed()
+            page.screenshot(path=ARTIFACTS / "draw_seven_attribution.png")
         clear(page)
         assert not page.locator('[data-testid="stMetric"]').count()
     assert not page.console_errors, page.console_errors
