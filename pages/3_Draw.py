@@ -25,7 +25,8 @@ with left:
     st.caption("Draw with the mouse or a finger. The toolbar above the canvas has **undo**, **redo** and "
                "**reset** (the bin) to start again.")
 
-# The models and figures take turns across sessions, answers first: see ui.one_at_a_time.
+# The models and figures take turns across sessions, answers first, one section a turn, so that
+# a waiting prediction never waits for more than one section of another page: ui.one_at_a_time.
 with ui.one_at_a_time(answer=True):
     image = result.image_data  # RGBA (H, W, 4), or None before anything is drawn
     if image is None:
@@ -65,6 +66,7 @@ with ui.one_at_a_time():
                         config={"displayModeBar": False})
     st.plotly_chart(drawing.probability_bars({n: p.probs for n, p in preds.items()}, cells), width="stretch")
 
+with ui.one_at_a_time():
     st.subheader("The prediction after every row")
     st.markdown(
         "The read-out is applied to the hidden state after each row: darker blue is more probable, the orange "
@@ -77,6 +79,7 @@ with ui.one_at_a_time():
                    "(rows 1 to t) with the backward half (rows 28 down to t), so its row-by-row read-out is not a "
                    "reading in order, and its final answer comes from both halves after all 28 rows.")
 
+with ui.one_at_a_time():
     st.subheader("Which rows mattered")
     st.markdown(
         "For each row $t$, the size of the gradient of the predicted digit's score with respect to that row, "
@@ -102,11 +105,11 @@ with ui.one_at_a_time():
     else:
         st.info("Row attribution needs a tanh RNN or an LSTM model.")
 
-    st.subheader("Look inside")
-    if st.button("Use this drawing on the other pages", key="draw_send", type="primary"):
-        st.session_state[ui.DRAWN_DIGIT] = digit
-        st.success("Your digit is stored. Open **Hidden states** (choose *My drawing*) to watch the hidden "
-                   "state read it, or **Gradient flow** to see how the gradient travels back through its rows.")
-        for path, title, blurb in ui.PAGES[:2]:
-            if (ui.ROOT / path).exists():
-                st.page_link(path, label=f"**{title}**: {blurb}")
+st.subheader("Look inside")
+if st.button("Use this drawing on the other pages", key="draw_send", type="primary"):
+    st.session_state[ui.DRAWN_DIGIT] = digit
+    st.success("Your digit is stored. Open **Hidden states** (choose *My drawing*) to watch the hidden "
+               "state read it, or **Gradient flow** to see how the gradient travels back through its rows.")
+    for path, title, blurb in ui.PAGES[:2]:
+        if (ui.ROOT / path).exists():
+            st.page_link(path, label=f"**{title}**: {blurb}")
