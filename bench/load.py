@@ -41,7 +41,7 @@ from PIL import Image, ImageDraw
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from bench.load_browser import DIGITS, cpu_seconds, pct, start_server, wobble
+from bench.load_browser import DIGITS, cpu_seconds, pct, start_server, stop_server, wobble
 
 streamlit.logger.set_log_level("error")  # ui's caches warn that there is no runtime here: none is needed
 from rnn_demo import attribution, canvas, checkpoints, ui  # noqa: E402
@@ -230,8 +230,7 @@ async def run(args) -> int:
                     for i, e in r["errors"][:5]:
                         print(f"      session {i}: {e}")
         finally:
-            server.terminate()
-            server.wait(10)
+            stop_server(server)
     print("p50/p95/max: drawing sent -> every model's prediction received. page p95: -> the whole page "
           "(figures, row attribution) received. errors: failed checks or lost sessions. CPU s: the server's "
           "and this client's CPU seconds while measuring.")

@@ -144,6 +144,14 @@ def start_server(port: int, user_dir: str, log: Path) -> subprocess.Popen:
     raise RuntimeError("the server did not start within 90 s")
 
 
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def wobble(strokes, rng: random.Random, steps: int = 12):
     """The strokes, interpolated like a moving hand, each point moved a few pixels: every
     session's drawing differs a little, as learners' do."""
@@ -359,11 +367,7 @@ async def run(sizes, port: int) -> int:
                 finally:
                     await browser.close()
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
     print("errors: sessions with a failure (timeout, wrong digit, another session's drawing, a message "
           "or exception on the page). CPU s: CPU seconds used between the first mouse-down and the last "
           "prediction, by the Streamlit server and by Chromium (all its processes).")
