@@ -163,8 +163,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     model.to(device).train()
     opt = make_optimizer(model.parameters(), cfg)
     total = cfg.total_steps(len(train_data))
-    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total,
-                                                    pct_start=cfg.warmup)
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=cfg.warmup)
              if cfg.schedule == "onecycle" else None)
     x_all = data.to_sequences(train_data.images).to(device)  # (N, T, F) kept in memory
     y_all = train_data.labels.to(device)
