@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import io
 import json
 import os
 import random
@@ -37,7 +36,6 @@ from pathlib import Path
 import numpy as np
 import streamlit.logger
 import websockets
-from PIL import Image, ImageDraw
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -48,27 +46,6 @@ from rnn_demo import attribution, canvas, checkpoints, ui  # noqa: E402
 
 TIMEOUT_S = 120  # any single wait
 THINK_S = (2.0, 8.0)
-
-
-def render(strokes) -> np.ndarray:
-    """The canvas image (RGBA, white ink on opaque black) for pen strokes in canvas pixels."""
-    img = Image.new("L", (canvas.CANVAS_SIZE, canvas.CANVAS_SIZE), 0)
-    pen = ImageDraw.Draw(img)
-    w = canvas.STROKE_WIDTH
-    for points in strokes:
-        pen.line(points, fill=255, width=w, joint="curve")
-        for x, y in points:  # the brush's round caps
-            pen.ellipse([x - w / 2, y - w / 2, x + w / 2, y + w / 2], fill=255)
-    gray = np.asarray(img)
-    return np.dstack([gray, gray, gray, np.full_like(gray, 255)])
-
-
-def canvas_state(image: np.ndarray) -> str:
-    """The drawable canvas's widget value, as its frontend sends it."""
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-    return json.dumps({"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None})
 
 
 def plotly_z(spec: str) -> np.ndarray:
@@ -103,7 +80,7 @@ class Session:
         if self.canvas_id is None:
             raise RuntimeError("the Draw page showed no canvas")
 
-    async def _until_finished(self, sent: float | None = None, marks: list | None = None) -> list[ForwardMsg]:
+    async def _until_finished(self, marks: list | None = None) -> list[ForwardMsg]:
         out = []
         while True:
             m = ForwardMsg()
@@ -118,16 +95,16 @@ class Session:
     async def draw(self) -> None:
         """Draw a digit, wait for the whole page, check what came back."""
         digit = self.rng.choice(sorted(DIGITS))
-        image = render(wobble(DIGITS[digit], self.rng))
+        image = canvas.render(*wobble(DIGITS[digit], self.rng))
         msg = BackMsg()
         msg.rerun_script.page_name = "Draw"
         msg.rerun_script.page_script_hash = self.page_hash
         state = msg.rerun_script.widget_states.widgets.add()
-        state.id, state.json_value = self.canvas_id, canvas_state(image)
+        state.id, state.json_value = self.canvas_id, json.dumps(canvas.widget_value(image))
         marks: list[float] = []
         sent = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
-        reply = await self._until_finished(sent, marks)
+        reply = await self._until_finished(marks)
         self.runs.append(1000 * (time.perf_counter() - sent))
         self.check(image, digit, reply)
         if marks and not self.errors:
@@ -136,16 +113,16 @@ class Session:
     def check(self, image, digit: str, reply: list[ForwardMsg]) -> None:
         elements = [m.delta.new_element for m in reply if m.WhichOneof("type") == "delta"
                     and m.delta.WhichOneof("type") == "new_element"]
-        kinds = [e.WhichOneof("type") for e in elements]
-        for bad in ("exception",):
-            if bad in kinds:
-                self.errors.append(f"an {bad} element: {elements[kinds.index(bad)].exception.message[:120]}")
+        for e in elements:
+            if e.WhichOneof("type") == "exception":
+                self.errors.append(f"an exception element: {e.exception.message[:120]}")
         mine = canvas.to_mnist(image)
         charts = [e.plotly_chart.spec for e in elements if e.WhichOneof("type") == "plotly_chart"]
         if not charts or not np.array_equal(plotly_z(charts[0]), mine):
             self.errors.append("the digit shown is not this session's drawing")
-        shown = {e.metric.label.split(" (")[0]: e.metric.body for e in elements if e.WhichOneof("type") == "metric"}
-        sure = {e.metric.label.split(" (")[0]: e.metric.delta for e in elements if e.WhichOneof("type") == "metric"}
+        metrics = {e.metric.label.split(" (")[0]: e.metric for e in elements if e.WhichOneof("type") == "metric"}
+        shown = {name: m.body for name, m in metrics.items()}
+        sure = {name: m.delta for name, m in metrics.items()}
         expected = attribution.predict(self.models, mine)
         if set(shown) != set(expected):
             self.errors.append(f"predictions from {sorted(shown)}, expected {sorted(expected)}")

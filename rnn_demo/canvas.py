@@ -4,13 +4,16 @@ LeCun et al. (1998) size-normalised each NIST digit to fit a 20x20 box keeping i
 ratio (anti-aliased, hence grey levels), then placed it in a 28x28 field so that its centre
 of mass sits at the centre. `to_mnist` repeats those steps on a canvas image; `assess` says,
 in plain words, when a drawing is too empty, too small or too full to be read as a digit.
+`render` and `widget_value` make a drawing without a mouse, for the tests and bench/load.py.
 """
 from __future__ import annotations
 
+import base64
+import io
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 SIZE = 28          # MNIST's field
 BOX = 20           # the longer side of the digit's box inside the field
@@ -151,3 +154,27 @@ def render_large(digit, size: int = CANVAS_SIZE, thicken: int = 0) -> np.ndarray
         padded = np.pad(img, [(thicken // 2, thicken // 2) if a == axis else (0, 0) for a in (0, 1)])
         img = np.max([np.take(padded, range(k, k + size), axis=axis) for k in range(max(thicken, 1))], axis=0)
     return img
+
+
+# --- Drawings made without a mouse (tests and bench/load.py) ----------------------------------
+
+def render(*strokes, width: int = STROKE_WIDTH, rgba: bool = True, background: int = 0) -> np.ndarray:
+    """Pen strokes (lists of (x, y) canvas pixels) drawn white with the canvas's round brush on a
+    canvas-sized image, as the page gets it: RGBA with an opaque black background, or gray."""
+    img = Image.new("L", (CANVAS_SIZE, CANVAS_SIZE), background)
+    pen = ImageDraw.Draw(img)
+    for points in strokes:
+        pen.line(points, fill=255, width=width, joint="curve")
+        for x, y in points:  # round caps, as the canvas's brush
+            pen.ellipse([x - width / 2, y - width / 2, x + width / 2, y + width / 2], fill=255)
+    gray = np.asarray(img)
+    return np.dstack([gray, gray, gray, np.full_like(gray, 255)]) if rgba else gray
+
+
+def widget_value(image: np.ndarray) -> dict:
+    """The drawable canvas's widget value for an RGBA image, as its frontend sends it (a PNG data
+    URL; streamlit-drawable-canvas 0.13.0)."""
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return {"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None}

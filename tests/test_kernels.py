@@ -3,6 +3,7 @@ import pytest
 import torch
 from torch import nn
 
+from rnn_demo import kernels
 from rnn_demo.kernels import tanh_rnn_last
 from rnn_demo.model import ModelConfig, SequenceClassifier
 
@@ -28,7 +29,6 @@ def test_model_forward_uses_the_kernel_and_keeps_the_numbers(bidirectional, monk
     model = SequenceClassifier(ModelConfig("rnn", hidden_size=12, bidirectional=bidirectional)).double()
     x = torch.rand(4, 28, 28, dtype=torch.float64)
     calls = []
-    import rnn_demo.kernels as kernels
     real = kernels.tanh_rnn_last
     monkeypatch.setattr(kernels, "tanh_rnn_last", lambda *a: calls.append(1) or real(*a))
     fast = model(x)
@@ -56,7 +56,6 @@ def test_a_differentiated_input_goes_through_nn_rnn():
 
 def test_disabled_runs_on_nn_rnn(monkeypatch):
     """bench/train_speed.py times the seed's recipe on torch's own cell."""
-    import rnn_demo.kernels as kernels
     calls = []
     monkeypatch.setattr(kernels, "tanh_rnn_last", lambda *a: calls.append(1))
     model = SequenceClassifier(ModelConfig("rnn", hidden_size=8))

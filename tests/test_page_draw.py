@@ -1,12 +1,10 @@
 """The Draw page under AppTest: a drawing injected into the canvas's state gets a prediction
 from every model; an empty canvas or a bad drawing gets a friendly message, never an exception."""
 import base64
-import io
 import json
 
 import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from rnn_demo import attribution, canvas, checkpoints, ui
@@ -16,18 +14,10 @@ PAGE = str(ui.ROOT / "pages" / "3_Draw.py")
 KEY = "draw_canvas"
 
 
-def as_state(image: np.ndarray) -> dict:
-    """The canvas component's own session-state value (streamlit-drawable-canvas 0.13.0)."""
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-    return {"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None}
-
-
 def run(image=None) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60)
     if image is not None:
-        at.session_state[KEY] = as_state(image)
+        at.session_state[KEY] = canvas.widget_value(image)
     return at.run()
 
 
@@ -78,7 +68,7 @@ def test_the_button_stores_the_drawn_digit_for_the_other_pages(user_models):
     at = AppTest.from_file(str(ui.ROOT / "app.py"), default_timeout=60).run()
     at.switch_page("pages/3_Draw.py")
     image = drawing(ONE)
-    at.session_state[KEY] = as_state(image)
+    at.session_state[KEY] = canvas.widget_value(image)
     at.run()
     at.button(key="draw_send").click().run()
     assert not at.exception
