@@ -118,13 +118,12 @@ def load(source, name: str | None = None) -> Checkpoint:
             raise CheckpointError(f"{label}: no such checkpoint file.")
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise CheckpointError(f"{label} is {size:,} bytes, too large for a checkpoint "
-                                  f"(at most {MAX_BYTES // 2**20} MB).")
+            raise CheckpointError(f"{label} is {size:,} bytes, too large for a checkpoint (at most {_size(MAX_BYTES)}).")
         raw = path.read_bytes()
     else:
         raw = source.read(MAX_BYTES + 1)
         if len(raw) > MAX_BYTES:
-            raise CheckpointError(f"{label} is too large for a checkpoint (at most {MAX_BYTES // 2**20} MB).")
+            raise CheckpointError(f"{label} is more than {_size(MAX_BYTES)}, too large for a checkpoint.")
     try:
         payload = _unpickle(raw, label)
         config, state, rest = _check_payload(payload)
@@ -136,6 +135,10 @@ def load(source, name: str | None = None) -> Checkpoint:
     rest["metrics"]["params"] = count_params(model)
     return Checkpoint(model, config, rest["train_config"], rest["metrics"], rest["history"], rest["dataset"],
                       rest["torch_version"], path)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n:,} bytes"
 
 
 class _Invalid(Exception):
@@ -179,8 +182,7 @@ def _unpickle(raw: bytes, label: str):
     if len(pickles) != 1:
         raise _Invalid("it is a zip archive without a checkpoint in it.")
     if pickles[0].file_size > MAX_PICKLE:
-        raise _Invalid(f"its record is {pickles[0].file_size:,} bytes; a checkpoint's is at most "
-                       f"{MAX_PICKLE // 2**20} MB.")
+        raise _Invalid(f"its record is {pickles[0].file_size:,} bytes; a checkpoint's is at most {_size(MAX_PICKLE)}.")
     try:
         return torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:  # weights_only refused a global: foreign or malicious

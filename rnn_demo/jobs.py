@@ -256,7 +256,7 @@ class JobManager:
             return next((j for j in self._jobs.values() if token and secrets.compare_digest(j.token, token)), None)
 
     def start(self, name: str, model_config: ModelConfig, train_config: TrainConfig, which: str,
-              user_dir, owner: str = "", alive: Callable[[], bool] | None = None, shipped=(),
+              user_dir, shipped=(), owner: str = "", alive: Callable[[], bool] | None = None,
               free_name: bool = False) -> Job:
         """Start a training run on a background thread, its name reserved until it is saved
         (free_name: the first free one of name, name-2, ...). Raises Busy when another run is

@@ -54,7 +54,7 @@ class TrainConfig:
         checks = [(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
                   (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
                   (self.init in INITS, f"initialisation must be one of {', '.join(INITS)}"),
-                  (_num(self.lr) and 0 < self.lr <= 10, "learning rate must be a number above 0 and at most 10"),
+                  (_num(self.lr) and 0 < self.lr <= 1000, "learning rate must be a number above 0 and at most 1,000"),
                   (_int(self.batch_size) and 1 <= self.batch_size <= 8192, "batch size must be between 1 and 8192"),
                   (_num(self.epochs) and 0 <= self.epochs <= 1000, "epochs must be a number from 0 to 1,000"),
                   (_int(self.iterations) and 0 <= self.iterations <= MAX_STEPS,

@@ -3,6 +3,7 @@ sample), tiny models, and for browser tests a Streamlit server plus headless Chr
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -51,6 +52,11 @@ def user_models(tmp_path, monkeypatch):
     from rnn_demo import ui
     monkeypatch.setattr(ui, "USER_DIR", folder)
     return folder
+
+
+def shown(markdown: str) -> str:
+    """The text a reader sees for a Markdown body that ui.plain escaped (backslash escapes gone)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def poll(at, until, timeout: float = 60) -> None:

@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from rnn_demo import checkpoints, jobs, train, ui
 from rnn_demo.model import ModelConfig, build
-from tests.conftest import poll
+from tests.conftest import poll, shown
 
 PAGE = str(ui.ROOT / "pages" / "4_Train.py")
 
@@ -33,13 +33,13 @@ def test_train_a_few_steps_gives_a_checkpoint_that_predicts(at, user_models, sam
     assert not at.exception
     small_run(at, "tiny rnn", 6)
     poll(at, lambda a: a.success)
-    assert "Saved as **tiny-rnn**" in at.success[0].value and not at.exception
+    assert "Saved as tiny-rnn: test accuracy" in shown(at.success[0].value) and not at.exception
     ckpt = checkpoints.load(user_models / "tiny-rnn.pt")
     assert ckpt.model_config == ModelConfig(hidden_size=8) and len(ckpt.history["loss"]) == 6
     held_out = jobs.split_sample(sample)[1]
     acc, preds = train.accuracy(ckpt.model, held_out)  # it predicts, and the saved metric is its own
     assert preds.shape == (200,) and acc == pytest.approx(ckpt.metrics["test_acc"])
-    assert f"{acc:.1%}" in at.success[0].value
+    assert f"{acc:.1%}" in shown(at.success[0].value)
     assert "tiny-rnn" in ui.model_paths()  # selectable on every page at once
     assert at.selectbox(key="train_show").value == "tiny-rnn"  # and its weight summaries are shown
     assert len(at.get("plotly_chart")) == 4
@@ -52,7 +52,8 @@ def test_stop_ends_a_run(at, user_models):
     poll(at, lambda a: job.snapshot()["step"] >= 2)
     at.button(key="train_stop").click().run()
     poll(at, lambda a: a.warning)
-    assert at.warning[0].value.startswith("Stopped by you after") and "Saved as **stop-me**" in at.warning[0].value
+    message = shown(at.warning[0].value)
+    assert message.startswith("Stopped by you after") and message.endswith("Saved as stop-me.")
     assert job.snapshot()["status"] == "stopped" and ui.job_manager().current() is None
     assert checkpoints.load(user_models / "stop-me.pt").history["status"] == "stopped"
 
@@ -67,11 +68,11 @@ def test_shipped_names_are_refused(at):
 def test_upload_a_broken_then_a_good_checkpoint(at, user_models, tmp_path):
     at.file_uploader(key="train_upload").upload("broken.pt", b"PK\x03\x04 not really a checkpoint").run()
     assert not at.exception
-    assert at.error[0].value.startswith("That file was not loaded. broken.pt is not a readable checkpoint")
+    assert shown(at.error[0].value).startswith("That file was not loaded. broken.pt: the file is cut short or damaged")
     assert not (user_models / "broken.pt").exists()
     good = checkpoints.save(tmp_path / "friend.pt", build(ModelConfig(cell="gru", hidden_size=8))).read_bytes()
     at.file_uploader(key="train_upload").set_value(("friend.pt", good, "application/octet-stream")).run()
     assert not at.exception and not at.error
-    assert "Loaded **friend**" in at.success[0].value
+    assert shown(at.success[0].value).startswith("Loaded friend: it is now in every page's model list")
     assert checkpoints.load(user_models / "friend.pt").model_config.cell == "gru"
     assert at.selectbox(key="train_show").value == "friend"
