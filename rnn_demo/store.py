@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import tempfile
 import time
 import unicodedata
 from pathlib import Path
@@ -92,28 +93,34 @@ def reserve(folder, name: str, shipped=()) -> Reservation:
     name = clean_name(name)
     if key(name) in {key(s) for s in shipped}:
         raise BadName(f"'{name}' is the name of a shipped model, which the app never replaces. "
-                         f"Choose another name, e.g. 'my-{name}'.")
+                      f"Choose another name, e.g. 'my-{name}'.")
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / f".{key(name)}{RESERVED}"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            if _stale(lock):
-                lock.unlink(missing_ok=True)
-                continue
-            raise BadName(f"'{name}' is being used right now by a training or an upload in progress. "
-                             "Choose another name.") from None
+    # The lock appears with its owner already written in it (a private file, then a hard link,
+    # which fails if the name exists): nobody ever reads an empty lock and takes it for stale.
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.getpid()}.", suffix=".lock", dir=folder)
+    try:
         with os.fdopen(fd, "w") as f:
             f.write(_me())
-        break
-    else:
-        raise BadName(f"'{name}' could not be reserved; try again.")
+        for _ in range(2):
+            try:
+                os.link(tmp, lock)
+                break
+            except FileExistsError:
+                if _stale(lock):
+                    lock.unlink(missing_ok=True)
+                    continue
+                raise BadName(f"'{name}' is being used right now by a training or an upload in progress. "
+                              "Choose another name.") from None
+        else:
+            raise BadName(f"'{name}' could not be reserved; try again.")
+    finally:
+        os.unlink(tmp)
     existing = taken_by_file(folder, name)
     if existing is not None:
         lock.unlink(missing_ok=True)
         raise BadName(f"There is already a model called '{existing.stem}'. Choose another name; "
-                         "models are never replaced.")
+                      "models are never replaced.")
     return Reservation(folder, name, lock)
 
 
@@ -150,8 +157,8 @@ def clean(folder) -> list[Path]:
         if _stale(p):
             p.unlink(missing_ok=True)
             gone.append(p)
-    for p in folder.glob(".*.tmp"):
-        m = re.search(r"\.(\d+)\.[^.]+\.tmp$", p.name)
+    for p in [*folder.glob(".*.tmp"), *folder.glob(".*.lock")]:
+        m = re.search(r"\.(\d+)\.[^.]+\.(tmp|lock)$", p.name)
         old = time.time() - p.stat().st_mtime > 24 * 3600 if p.exists() else False
         if (m and not _alive(f"{host} {m.group(1)}")) or old:
             p.unlink(missing_ok=True)
