@@ -45,7 +45,7 @@ def home() -> None:
     for name, path in ui.model_paths().items():  # every listed model has passed checkpoints.load
         ckpt = ui.load_model(name)
         m = ckpt.metrics
-        rows.append({"model": name, "architecture": ckpt.model_config.label,
+        rows.append({"model": ui.plain(name), "architecture": ckpt.model_config.label,  # st.table reads Markdown
                      "test accuracy": f"{m['test_acc']:.2%}" if m.get("test_acc") is not None else "?",
                      "test digits": ckpt.dataset.get("n_test", "?"), "parameters": f"{m['params']:,}",
                      "size": f"{Path(path).stat().st_size / 1024:.0f} KB",

@@ -121,12 +121,26 @@ def model_paths() -> dict[str, Path]:
     """Name -> checkpoint file of every model that loads: shipped models first (fixed order),
     then the user's. The folders are listed again only when they change, and each file is read
     and checked once per version (`_read`), so a page may ask many times per run."""
-    return {n: p for n, p in _all_paths().items() if not isinstance(_read(*_version(p)), str)}
+    return {n: p for n, p in _all_paths().items() if _problem(p) is None}
 
 
 def unreadable_models() -> dict[str, str]:
     """Name -> why, for every checkpoint file in the model folders that cannot be used."""
-    return {n: r for n, p in _all_paths().items() if isinstance(r := _read(*_version(p)), str)}
+    return {n: why for n, p in _all_paths().items() if (why := _problem(p)) is not None}
+
+
+def _problem(path: Path) -> str | None:
+    """Why a model file cannot be offered, or None. Its name is shown on every page, so it must
+    be a name the app could have given it (a file copied in by hand may be called anything)."""
+    try:
+        named_well = store.clean_name(path.stem) == path.stem
+    except store.BadName:
+        named_well = False
+    if not named_well:
+        return (f"{path.name}: its file name has characters a model name cannot have (only letters, digits, "
+                "'-' and '_'); rename the file to use it.")
+    found = _read(*_version(path))
+    return found if isinstance(found, str) else None
 
 
 def _all_paths() -> dict[str, Path]:

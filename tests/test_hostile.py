@@ -238,7 +238,7 @@ def bad_files(user_models, good):
     (user_models / "narrow.pt").write_bytes(spoil(good, "model_config/input_size", 14))
     (user_models / "percent.pt").write_bytes(spoil(good, "metrics/test_acc", "99%"))
     (user_models / "three.pt").write_bytes(spoil(good, "model_config/num_classes", 3))
-    (user_models / "[click](javascript:alert(1))_a_.pt").write_bytes(b"not a checkpoint")
+    (user_models / "[click](javascript:alert(1))_a_.pt").write_bytes(dump(good))  # fine, but named to harm
     (user_models / "fine.pt").write_bytes(dump(good))
     return user_models
 
@@ -253,7 +253,8 @@ def test_bad_files_are_listed_as_unreadable_and_read_once(bad_files, monkeypatch
     assert "fine" in names and not {"nan", "narrow", "percent", "three"} & set(names)
     assert "weight rnn.weight_hh_l0 holds NaN" in bad["nan"] and "must be 28" in bad["narrow"]
     assert "metrics.test_acc should be a number" in bad["percent"] and "must be 10" in bad["three"]
-    assert len(calls) == len(set(calls)) == 10  # 4 shipped + 6 user files, each read once
+    assert "its file name has characters a model name cannot have" in bad["[click](javascript:alert(1))_a_"]
+    assert len(calls) == len(set(calls)) == 9  # 4 shipped + 5 well-named user files, each read once
 
 
 PAGES = ["app.py", "pages/1_Hidden_states.py", "pages/2_Gradient_flow.py", "pages/3_Draw.py",

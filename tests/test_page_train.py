@@ -76,3 +76,41 @@ def test_upload_a_broken_then_a_good_checkpoint(at, user_models, tmp_path):
     assert shown(at.success[0].value).startswith("Loaded friend: it is now in every page's model list")
     assert checkpoints.load(user_models / "friend.pt").model_config.cell == "gru"
     assert at.selectbox(key="train_show").value == "friend"
+
+
+def test_a_full_disk_offers_the_model_as_a_download(at, user_models, monkeypatch):
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(checkpoints, "save", full)
+    small_run(at, "no-room", 4)
+    poll(at, lambda a: a.warning)
+    assert "could not be saved on the server (No space left on device). Download it now" in shown(at.warning[0].value)
+    button = at.get("download_button")
+    assert any("no-room.pt (not saved on the server)" in b.proto.label for b in button)
+    assert not list(user_models.glob("*.pt")) and not list(user_models.glob(".*"))  # and the name is free again
+
+
+def test_a_reloaded_tab_finds_its_run_again(at, user_models, monkeypatch):
+    tab = ["first-session"]  # AppTest gives every script the same session id: set them here
+    monkeypatch.setattr(ui, "session_id", lambda: tab[0])
+    small_run(at, "keep-me", 100_000)
+    job = ui.job_manager().current()
+    assert job.owner == "first-session"
+    token = at.query_params["run"]
+    token = token[0] if isinstance(token, list) else token
+    assert token == job.token
+    tab[0] = "after-reload"  # the reloaded tab is a new session with the same URL
+    reloaded = AppTest.from_file(PAGE, default_timeout=60)
+    reloaded.query_params["run"] = token
+    reloaded.run()
+    assert not reloaded.exception and job.owner == "after-reload"
+    assert any("Training your model: 'keep-me'" in shown(h.value) for h in reloaded.subheader)
+    assert reloaded.button(key="train_stop")  # it is this tab's run again: it can stop it
+    tab[0] = "another-learner"  # without the token: someone else's run, no Stop
+    stranger = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert any("(someone else's run)" in shown(h.value) for h in stranger.subheader)
+    assert not [b for b in stranger.button if b.key == "train_stop"] and job.owner == "after-reload"
+    tab[0] = "after-reload"
+    reloaded.button(key="train_stop").click().run()
+    assert job.wait(30) and job.snapshot()["status"] == "stopped"
