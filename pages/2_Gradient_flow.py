@@ -65,7 +65,8 @@ else:
                                     "row 1 / row 28 (median)": float(cur.median[0 if key != "h_reverse" else -1]),
                                     "fitted factor per step back": cur.factor})
         with col:
-            st.plotly_chart(gplots.norms_figure(lines, normalised, title=label), width="stretch",
+            st.plotly_chart(ui.chart(gplots.norms_figure, lines, normalised, title=label,
+                                     key=(ui.versions(picked), normalised, label)), width="stretch",
                             key=f"grad_curves_{label}")
     st.dataframe(factors, hide_index=True, width="stretch",
                  column_config={"row 1 / row 28 (median)": st.column_config.NumberColumn(format="%.2e"),
@@ -144,10 +145,13 @@ left, right = st.columns([3, 2])
 with left:
     line = {"name": f"{activation} RNN, ρ = {exp.rho:.2f}", "color": cell_color("rnn"), "curve": exp.curve}
     x_title = "step t (pixel read)" if sequence == "pixels" else "step t (row read)"
-    st.plotly_chart(gplots.norms_figure([line], normalised, title=f"‖dL/ds_t‖ over {exp.steps} steps",
-                                        x_title=x_title), width="stretch", key="grad_experiment")
+    setting = (source, None if source == "fresh" else ui.model_version(source), float(rho), activation, sequence,
+               int(extra))
+    st.plotly_chart(ui.chart(gplots.norms_figure, [line], normalised, title=f"‖dL/ds_t‖ over {exp.steps} steps",
+                             x_title=x_title, key=(*setting, normalised)), width="stretch", key="grad_experiment")
 with right:
-    st.plotly_chart(gplots.eigen_figure(exp.eigenvalues, exp.rho), width="stretch", key="grad_eigen")
+    st.plotly_chart(ui.chart(gplots.eigen_figure, exp.eigenvalues, exp.rho, key=setting), width="stretch",
+                    key="grad_eigen")
 if exp.overflow_step is not None:
     st.warning(f"The states themselves overflowed (became infinite) at step {exp.overflow_step}: the forward "
                "pass exploded too, so the gradient there is not a number.")
@@ -168,7 +172,8 @@ t[0].metric("training steps", f"{len(info['grad_norm']):,}")
 t[1].metric("clipping threshold", f"{info['clip']:g}" if info["clip"] > 0 else "none")
 t[2].metric("steps clipped", f"{info['clipped']:,} ({info['clipped_fraction']:.0%})" if info["clip"] > 0 else "n/a")
 t[3].metric("NaN / inf steps", f"{len(info['bad_steps'])}")
-st.plotly_chart(gplots.training_figure(info), width="stretch", key="grad_training")
+st.plotly_chart(ui.chart(gplots.training_figure, info, key=(ui.model_version(train_name),)), width="stretch",
+                key="grad_training")
 if len(info["bad_steps"]):
     st.error(f"The gradient was not a number at step {int(info['bad_steps'][0])}: the run diverged there.")
 st.caption("The global norm of every parameter's gradient at each step, before clipping. Clipping "

@@ -228,11 +228,13 @@ with ui.friendly_errors("This model"):
     ckpt = ui.load_model(chosen)
 summaries = (ckpt.history or {}).get("param_summaries") or []
 if summaries:
-    st.plotly_chart(plots.weight_summaries(summaries), width="stretch", key="train_summaries")
+    st.plotly_chart(ui.chart(plots.weight_summaries, summaries, key=(ui.model_version(chosen),)), width="stretch",
+                    key="train_summaries")
     params = list(summaries[0]["params"])
     p = st.selectbox("Histogram of", params, format_func=plots.param_label, key="train_hist_param",
                      index=params.index(next((n for n in params if "weight_hh" in n), params[0])))
-    st.plotly_chart(plots.weight_histogram_animation(summaries, p), width="stretch", key="train_hist")
+    st.plotly_chart(ui.chart(plots.weight_histogram_animation, summaries, p, key=(ui.model_version(chosen), p)),
+                    width="stretch", key="train_hist")
     st.caption("Press ▶ Play to watch the distribution of this parameter's values change epoch by epoch.")
 else:
     st.info(f"{chosen} carries no weight summaries.")

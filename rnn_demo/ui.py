@@ -6,6 +6,7 @@ calls, figures out.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import gc
@@ -246,6 +247,43 @@ def friendly_errors(what: str = "This"):
     except (checkpoints.CheckpointError, data.DataUnavailable, ValueError) as exc:
         st.error(f"{what} could not be shown: {plain(exc)}")
         st.stop()
+
+
+# --- figures, built once per model version and setting ---------------------------------------
+
+CHARTS = 160  # figures kept (a two-model reading with its 28 frames is the largest, ~1.5 MB)
+
+
+@st.cache_resource(show_spinner=False)
+def _charts() -> tuple[collections.OrderedDict, threading.Lock]:
+    return collections.OrderedDict(), threading.Lock()
+
+
+def chart(build, *args, key: tuple, **kw):
+    """`build(*args, **kw)`, a figure, built once for `key` and then served from its kept plain
+    spec (`plots.Ready`): a class opening a page at once costs one build, not thirty. The key
+    must hold everything the figure depends on: the model versions (`model_version`) and the
+    settings; the builder's name is added to it."""
+    from rnn_demo import plots
+
+    kept, lock = _charts()
+    key = (build.__module__, build.__qualname__, *key)
+    with lock:
+        found = kept.get(key)
+        if found is not None:
+            kept.move_to_end(key)
+    if found is None:
+        found = plots.spec(build(*args, **kw))
+        with lock:
+            kept[key] = found
+            while len(kept) > CHARTS:
+                kept.popitem(last=False)
+    return plots.Ready(found)
+
+
+def versions(names) -> tuple:
+    """The version key of several models at once (for a figure that shows them all)."""
+    return tuple((n, *model_version(n)) for n in names)
 
 
 # --- Train and Compare pages ---------------------------------------------------------------
