@@ -40,7 +40,7 @@ import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from bench.load_browser import DIGITS, cpu_seconds, pct, start_server, stop_server, wobble
+from bench.load_browser import DIGITS, cpu_seconds, pct, rss_mb, start_server, stop_server, wobble
 
 streamlit.logger.set_log_level("error")  # ui's caches warn that there is no runtime here: none is needed
 from rnn_demo import attribution, canvas, checkpoints, ui  # noqa: E402
@@ -174,19 +174,22 @@ async def measure(url: str, n: int, mode: str, args, models, server_pid: int) ->
     sessions = [Session(i, url, models) for i in range(n)]
     for s in sessions:  # opening is not what is measured
         await guarded(s, s.open(), "opening the Draw page")
+    rss0 = rss_mb(server_pid)
     cpu0 = cpu_seconds([server_pid]), time.process_time(), time.perf_counter()
     if mode == "together":
         await together(sessions, args.rounds)
     else:
         await classroom(sessions, args.seconds)
     cpu1 = cpu_seconds([server_pid]), time.process_time(), time.perf_counter()
+    rss1 = rss_mb(server_pid)  # every session still open, each having drawn
     for s in sessions:
         await s.close()
     lat = sorted(x for s in sessions for x in s.latencies)
     replicas = collections.Counter(s.replica for s in sessions if s.replica)
     return {"lat": lat, "replicas": dict(sorted(replicas.items())), "runs": sorted(x for s in sessions for x in s.runs),
             "errors": [(s.index, e) for s in sessions for e in s.errors],
-            "server_cpu": cpu1[0] - cpu0[0], "client_cpu": cpu1[1] - cpu0[1], "wall": cpu1[2] - cpu0[2]}
+            "server_cpu": cpu1[0] - cpu0[0], "client_cpu": cpu1[1] - cpu0[1], "wall": cpu1[2] - cpu0[2],
+            "rss": rss1, "rss_per_session": (rss1 - rss0) / n}
 
 
 async def run(args) -> int:
@@ -205,14 +208,16 @@ async def run(args) -> int:
                   + (f", errors: {warm['errors']}" if warm["errors"] else ""))
             print(f"server {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}")
             print(f"{'mode':>8} {'N':>3} {'draws':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'errors':>6} "
-                  f"{'page p95':>9} {'server CPU s':>12} {'client CPU s':>12} {'wall s':>7}")
+                  f"{'page p95':>9} {'server CPU s':>12} {'client CPU s':>12} {'wall s':>7} {'RSS MB':>7} "
+                  f"{'MB/session':>10}")
             for mode in args.modes:
                 for n in args.sessions:
                     r = await measure(url, n, mode, args, models, pid)
                     lat, failed = r["lat"], failed + len(r["errors"])
                     print(f"{mode:>8} {n:>3} {len(lat):>6} {pct(lat, 50):7.0f} {pct(lat, 95):7.0f} "
                           f"{max(lat, default=float('nan')):7.0f} {len(r['errors']):>6} {pct(r['runs'], 95):9.0f} "
-                          f"{r['server_cpu']:12.1f} {r['client_cpu']:12.1f} {r['wall']:7.1f}", flush=True)
+                          f"{r['server_cpu']:12.1f} {r['client_cpu']:12.1f} {r['wall']:7.1f} {r['rss']:7.0f} "
+                          f"{r['rss_per_session']:10.1f}", flush=True)
                     if r["replicas"]:
                         print(f"      sessions per replica: " + ", ".join(f"{k} {v}" for k, v in r["replicas"].items()))
                     for i, e in r["errors"][:5]:
