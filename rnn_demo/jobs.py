@@ -9,6 +9,7 @@ Python guarded by a lock. A page that stops polling (a closed tab) stops the run
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import secrets
@@ -187,12 +188,17 @@ class Job:
             self.renew()
 
     def renew(self) -> None:
-        """Tell the other servers sharing the model folder that this run is alive, and how far."""
+        """Tell the other servers sharing the model folder that this run is alive, and how far.
+        A write that fails (a full disk) is skipped: the run goes on, the lease ages meanwhile."""
         self._last_renew = time.monotonic()
-        s = self.snapshot()
-        self.lease.renew({"name": s["name"], "model": s["model"], "step": s["step"], "total": s["total"],
-                          "eta_s": s["eta_s"]})
-        self.reservation.renew()
+        with self._lock:
+            elapsed = time.time() - (self.train_started or time.time())
+            eta = elapsed / self.step * (self.total - self.step) if self.step and self.total else None
+            note = {"name": self.name, "model": self.model_config.label, "step": self.step, "total": self.total,
+                    "eta_s": eta}
+        with contextlib.suppress(OSError):
+            self.lease.renew(note)
+            self.reservation.renew()
 
     def _set(self, **kw) -> None:
         with self._lock:
@@ -207,8 +213,9 @@ class Job:
         except Exception as exc:  # the page shows the message; the server keeps running
             self._set(status="failed", message=f"Training failed: {exc}")
         finally:
-            self.reservation.release()
-            self.lease.release()
+            with contextlib.suppress(OSError):
+                self.reservation.release()
+                self.lease.release()
             self._set(finished=time.time())
 
     def _run(self) -> None:
