@@ -6,6 +6,8 @@ through time (from gradients.py), and the anchor table. numpy and dicts out; no 
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,44 @@ SEED_ANCHOR = {"model": "the seed (blog)", "architecture": "RNN 128 (tanh), Tens
 PUBLISHED_NOTE = ("No published row-by-row MNIST figure is listed: we could not verify one from a primary "
                   "source, and pixel-by-pixel results (784 steps of one pixel, e.g. Le et al. 2015) are a "
                   "different, much harder task, so they are not comparable.")
+
+
+# --- results stored beside the shipped checkpoints (scripts/precompute.py) -----------------------
+# Evaluating four models on 10,000 digits takes seconds to tens of seconds on a busy 2-core
+# server: the first learner to open Compare would wait for it. The shipped models' results are
+# computed once, stored beside them, and used only for the very file (its SHA-256) and the very
+# test set they were computed on.
+
+RESULTS_SUFFIX = ".results.json"
+
+
+def fingerprint(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def precomputed(path, what: str, digits_source: str):
+    """The stored `what` ("evaluation", "when_it_knows", "gradient_curve") of the checkpoint at
+    `path` on the digits called `digits_source`, as numpy arrays; None when there is none for
+    this very file and set."""
+    try:
+        doc = json.loads(Path(path).with_suffix(RESULTS_SUFFIX).read_text())
+    except (OSError, ValueError):
+        return None
+    entry = doc.get(what, {}).get(digits_source) if isinstance(doc, dict) else None
+    if entry is None or doc.get("sha256") != fingerprint(path):
+        return None
+    if isinstance(entry, list):
+        return np.asarray(entry, float)
+    return {k: np.asarray(v) if isinstance(v, list) else v for k, v in entry.items()}
+
+
+def results_of(model, path, digit_sets: dict[str, data.Digits], sample: data.Digits) -> dict:
+    """What `precomputed` reads, computed now (scripts/precompute.py writes it beside the file)."""
+    plain = lambda d: {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in d.items()}  # noqa: E731
+    return {"sha256": fingerprint(path),
+            "evaluation": {d.source: plain(evaluate(model, d)) for d in digit_sets.values()},
+            "when_it_knows": {sample.source: when_it_knows(model, sample).tolist()},
+            "gradient_curve": {sample.source: plain(gradient_curve(model, sample))}}
 
 
 def confusion(labels, preds, classes: int = 10) -> np.ndarray:

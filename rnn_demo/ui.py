@@ -336,10 +336,18 @@ def test_set():
     return compare.test_digits()
 
 
+def _stored(path: str, what: str, digits):
+    """A shipped model's result stored beside it (compare.precomputed), else None."""
+    from rnn_demo import compare
+    return compare.precomputed(path, what, digits.source) if Path(path).parent == SHIPPED_DIR else None
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _evaluation(path: str, stamp: str) -> dict:
     from rnn_demo import compare
-    return compare.evaluate(_load(path, stamp).model, test_set()[0])
+    digits = test_set()[0]
+    stored = _stored(path, "evaluation", digits)
+    return stored if stored is not None else compare.evaluate(_load(path, stamp).model, digits)
 
 
 def evaluation(name: str) -> dict:
@@ -350,7 +358,8 @@ def evaluation(name: str) -> dict:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _when_knows(path: str, stamp: str):
     from rnn_demo import compare
-    return compare.when_it_knows(_load(path, stamp).model, sample())
+    stored = _stored(path, "when_it_knows", sample())
+    return stored if stored is not None else compare.when_it_knows(_load(path, stamp).model, sample())
 
 
 def when_it_knows(name: str):
@@ -361,7 +370,8 @@ def when_it_knows(name: str):
 @st.cache_data(show_spinner=False, max_entries=64)
 def _grad_curve(path: str, stamp: str) -> dict:
     from rnn_demo import compare
-    return compare.gradient_curve(_load(path, stamp).model, sample())
+    stored = _stored(path, "gradient_curve", sample())
+    return stored if stored is not None else compare.gradient_curve(_load(path, stamp).model, sample())
 
 
 def gradient_curve(name: str) -> dict:
