@@ -1,0 +1,37 @@
+"""The container files are checked without a Docker daemon: hadolint lints the Dockerfile,
+docker-compose (Debian's, installed by .ci/run) parses compose.yaml, and nginx parses the
+filled-in template (tests/test_replicas.py runs the whole layout for real, without containers)."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} not found; .ci/run installs it")
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
+def test_the_dockerfile_passes_hadolint():
+    out = subprocess.run([tool("hadolint"), "Dockerfile"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0 and not out.stdout.strip(), out.stdout + out.stderr
+
+
+def test_compose_is_valid_and_demands_one_cookie_secret():
+    compose = tool("docker-compose")
+    env = dict(os.environ, RNN_COOKIE_SECRET="s3cret")
+    ok = subprocess.run([compose, "-f", "compose.yaml", "config"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "internal: true" in ok.stdout and "STREAMLIT_SERVER_COOKIE_SECRET: s3cret" in ok.stdout
+    assert "8080:80" in ok.stdout or "published: 8080" in ok.stdout  # only nginx is published
+    env.pop("RNN_COOKIE_SECRET")
+    missing = subprocess.run([compose, "-f", "compose.yaml", "config", "-q"], cwd=ROOT, env=env,
+                             capture_output=True, text=True)
+    assert missing.returncode != 0 and "set RNN_COOKIE_SECRET" in missing.stderr
