@@ -73,8 +73,9 @@ quantity = "h"
 if len(quantities) > 1:
     quantity = st.radio("Show", list(quantities), format_func=quantities.get, horizontal=True, key=f"hs_q_{cfg.cell}")
 qname = quantities[quantity]
-st.plotly_chart(ui.chart(explorer.explorer_figure, trace, quantity, qname, key=(*seen, quantity)), theme=None,
-                key="hs_animation")
+phone = ui.narrow()
+st.plotly_chart(ui.chart(explorer.explorer_figure, trace, quantity, qname, narrow=phone,
+                         key=(*seen, quantity, phone)), theme=None, key="hs_animation")
 
 values = trace["states"] if quantity == "h" else trace["internals"][quantity]
 last = values[-1]
@@ -177,7 +178,7 @@ else:
     st.plotly_chart(ui.chart(explorer.compare_trajectories_figure, [
         (name, cfg.cell, pca, path),
         (other, other_ckpt.model_config.cell, other_pca, analysis.project(other_trace["states"], other_pca["pca"]))],
-        key=(*seen, name, other, ui.model_version(other))), theme=None, key="hs_compare")
+        narrow=phone, key=(*seen, name, other, ui.model_version(other), phone)), theme=None, key="hs_compare")
     st.caption(f"Each model gets its own map (PCA of its own states on the sample); the same digit is drawn black in "
                f"both. {name} answers {trace['prediction']} ({trace['probs'].max():.0%}), {other} answers "
                f"{other_trace['prediction']} ({other_trace['probs'].max():.0%}).")

@@ -59,8 +59,8 @@ else:
 
 # --- confusion and per-class --------------------------------------------------------------
 st.subheader("Which digits does each model confuse?")
-st.caption("Each row is a true digit; the cells say how often the model answered each digit (the diagonal is right). "
-           f"On {which}.")
+st.caption("Each row is a true digit; the cells say in percent how often the model answered each digit (the "
+           f"diagonal is right). On {which}.")
 per_row = 4
 for start in range(0, len(names), per_row):
     cols = st.columns(per_row)
@@ -106,8 +106,9 @@ index = c3.number_input(f"Digit from the bundled sample (0 to {len(sample) - 1})
 label = int(sample.labels[int(index)])
 with ui.friendly_errors("The animation"):
     pair = {a: ui.reading_trace(a, int(index))} | ({b: ui.reading_trace(b, int(index))} if b != a else {})
-st.plotly_chart(ui.chart(plots.two_models_reading, pair[a]["rows"], pair, label,
-                         key=(ui.versions(pair), int(index))), width="stretch", key="compare_pair")
+phone = ui.narrow()
+st.plotly_chart(ui.chart(plots.two_models_reading, pair[a]["rows"], pair, label, narrow=phone,
+                         key=(ui.versions(pair), int(index), phone)), width="stretch", key="compare_pair")
 st.caption("One slider steps both models: the orange line is the row being read, the heat map the hidden state of "
            "each unit after each row so far (blue −1, red +1), the bars the model's guess at that row. "
            "Press ▶ Play. "

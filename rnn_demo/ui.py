@@ -297,6 +297,15 @@ def chart(build, *args, key: tuple, **kw):
     return plots.Ready(found)
 
 
+def narrow() -> bool:
+    """Is this learner on a phone? Its browser says "Mobi" in its user agent, the test MDN
+    recommends; figures that cannot shrink then take a stacked layout."""
+    try:
+        return "Mobi" in (st.context.headers.get("User-Agent") or "")
+    except Exception:  # no request headers (AppTest, bare mode)
+        return False
+
+
 def versions(names) -> tuple:
     """The version key of several models at once (for a figure that shows them all)."""
     return tuple((n, *model_version(n)) for n in names)

@@ -78,11 +78,11 @@ def future_box(t: int, T: int, units: int) -> tuple[list[float], list[float]]:
     return _box(t + 0.5, T + 0.5, 0.5, units + 0.5)
 
 
-def _title(t: int, T: int, step_probs: np.ndarray, directions: int) -> str:
+def _title(t: int, T: int, step_probs: np.ndarray, directions: int, narrow: bool = False) -> str:
     k = int(step_probs[t - 1].argmax())
     read = f"rows 1–{t} read" if directions == 1 else f"forward has read rows 1–{t}, backward rows {T}–{t}"
-    return (f"<b>Step {t} of {T}</b>: row {t} fed ({read}); "
-            f"the read-out's best guess is {k} with {step_probs[t - 1, k]:.0%}")
+    return (f"<b>Step {t} of {T}</b>: row {t} fed ({read});" + ("<br>" if narrow else " ")
+            + f"the read-out's best guess is {k} with {step_probs[t - 1, k]:.0%}")
 
 
 def _columns(widths: list[float], gaps: list[float]) -> list[list[float]]:
@@ -96,7 +96,8 @@ def _columns(widths: list[float], gaps: list[float]) -> list[list[float]]:
     return out
 
 
-def explorer_figure(trace: dict, quantity: str = "h", quantity_name: str = "hidden state s_t") -> go.Figure:
+def explorer_figure(trace: dict, quantity: str = "h", quantity_name: str = "hidden state s_t",
+                    narrow: bool = False) -> go.Figure:
     """The animation: one frame per time step t = 1..T.
 
     Left to right: the digit with the rows read so far and the current row x_t outlined; the
@@ -104,6 +105,8 @@ def explorer_figure(trace: dict, quantity: str = "h", quantity_name: str = "hidd
     in column by column; the read-out's class probabilities softmax(o_t). The figure opens on
     the last step; Play runs from step 1.
     trace: a dict from `analysis.digit_trace`; quantity: "h" or a key of trace["internals"].
+    narrow: a phone's layout: the digit and the unit grid side by side, then the history, then the
+    probabilities, each across the screen (the same traces and frames, other axis domains).
 
     Built as a plain dict and wrapped without plotly's per-property validation, which took
     about 0.4 s for these 28 frames here (the tests validate the figure in full instead).
@@ -150,7 +153,7 @@ def explorer_figure(trace: dict, quantity: str = "h", quantity_name: str = "hidd
     for t in range(1, T + 1):
         (ux, uy), (bx, by), (fx, fy) = unread_box(t, T), row_box(t), future_box(t, T, H * D)
         frames.append({"name": str(t), "traces": ANIMATED,
-                       "layout": {"title": {"text": _title(t, T, step_probs, D)}},
+                       "layout": {"title": {"text": _title(t, T, step_probs, D, narrow)}},
                        "data": [{"type": "scatter", "x": ux, "y": uy}, {"type": "scatter", "x": bx, "y": by},
                                 {"type": "heatmap", "z": unit_grid(values[t - 1], H, D)},
                                 {"type": "scatter", "x": fx, "y": fy},
@@ -161,7 +164,7 @@ def explorer_figure(trace: dict, quantity: str = "h", quantity_name: str = "hidd
     layout = {
         "height": 470, "showlegend": False,
         "margin": {"l": 10, "r": 10, "t": 80, "b": 120},
-        "title": {"text": _title(T, T, step_probs, D), "x": 0.01, "y": 0.97},
+        "title": {"text": _title(T, T, step_probs, D, narrow), "x": 0.01, "y": 0.97},
         "annotations": [{"text": text, "x": sum(dom) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
                          "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 14}}
                         for text, dom in zip(titles, domains)],
@@ -198,7 +201,34 @@ def explorer_figure(trace: dict, quantity: str = "h", quantity_name: str = "hidd
         layout["xaxis2"].update(tickvals=[(cols - 1) / 4, 3 * (cols - 1) / 4], ticktext=list(DIRECTION_NAMES))
         layout["shapes"].append({"type": "line", "xref": "x3", "yref": "y3", "x0": 0.5, "x1": T + 0.5,
                                  "y0": H + 0.5, "y1": H + 0.5, "line": {"color": "black", "width": 1}})
+    if narrow:
+        _stack(layout, titles, T)
     return figure(data, layout, frames)
+
+
+# A phone's layout of the explorer: (x domain, y domain) of each panel, top to bottom.
+NARROW = [([0.0, 0.44], [0.70, 1.0]), ([0.56, 1.0], [0.70, 1.0]), ([0.0, 0.84], [0.36, 0.62]),
+          ([0.0, 1.0], [0.0, 0.26])]
+
+
+def _stack(layout: dict, titles: list[str], T: int) -> None:
+    """Rearrange the explorer's four panels for a narrow screen (`NARROW`), in place."""
+    for k, (xd, yd) in enumerate(NARROW, start=1):
+        x, y = ("xaxis", "yaxis") if k == 1 else (f"xaxis{k}", f"yaxis{k}")
+        layout[x]["domain"], layout[y]["domain"] = xd, yd
+    layout["annotations"] = [{"text": text, "x": sum(xd) / 2, "y": yd[1], "xref": "paper", "yref": "paper",
+                              "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 12}}
+                             for text, (xd, yd) in zip(titles, NARROW)]
+    bar = layout["coloraxis"]["colorbar"]
+    bar.update(x=NARROW[2][0][1] + 0.03, len=NARROW[2][1][1] - NARROW[2][1][0], y=sum(NARROW[2][1]) / 2,
+               yanchor="middle")
+    layout.update(height=920, margin={"l": 10, "r": 10, "t": 90, "b": 170}, font={"size": 12})
+    layout["title"].update(font={"size": 13})
+    layout["updatemenus"][0].update(y=-0.08)
+    slider = layout["sliders"][0]
+    slider.update(x=0.0, len=1.0, y=-0.125)
+    for t, step in enumerate(slider["steps"], start=1):  # a label every 4 steps fits a phone
+        step["label"] = str(t) if t % 4 == 1 or t == T else ""
 
 
 def knows_figure(trace: dict) -> go.Figure:
@@ -293,19 +323,24 @@ def trajectory_figure(pca: dict, selected: np.ndarray, name: str = "", cell: str
         "yaxis": {"title": {"text": f"component 2 ({ex[1]:.0%} of the variance)"}}})
 
 
-def compare_trajectories_figure(models: list[tuple[str, str, dict, np.ndarray]]) -> go.Figure:
-    """Side by side, one panel per model: (name, cell, sample PCA, the digit's projected path)."""
-    domains = _columns([1.0] * len(models), [0.06] * (len(models) - 1))
-    data, layout = [], {"height": 440, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-                        "legend": {"title": {"text": "end point s_T of a"}}, "annotations": []}
-    for i, ((name, cell, pca, selected), dom) in enumerate(zip(models, domains), start=1):
+def compare_trajectories_figure(models: list[tuple[str, str, dict, np.ndarray]], narrow: bool = False) -> go.Figure:
+    """Side by side (narrow: one above the other), one panel per model: (name, cell, sample PCA,
+    the digit's projected path)."""
+    n = len(models)
+    domains = _columns([1.0] * n, [0.06] * (n - 1))
+    rows = [[1 - (i + 1) / n + 0.06, 1 - i / n] for i in range(n)] if narrow else [[0.0, 1.0]] * n
+    data, layout = [], {"height": 380 * n if narrow else 440, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+                        "legend": {"title": {"text": "end point s_T of a digit of class"}}, "annotations": []}
+    if narrow:
+        layout["legend"].update(orientation="h", y=-0.02, yanchor="top")
+    for i, ((name, cell, pca, selected), dom, ydom) in enumerate(zip(models, domains, rows), start=1):
         axis = "" if i == 1 else str(i)
         data += _trajectory_traces(pca, selected, cell_color(name, cell), axis, legend=i == 1)
         ex = pca["pca"]["explained"]
-        layout[f"xaxis{axis}"] = {"domain": dom, "anchor": f"y{axis}"}
-        layout[f"yaxis{axis}"] = {"anchor": f"x{axis}"}
+        layout[f"xaxis{axis}"] = {"domain": [0.0, 1.0] if narrow else dom, "anchor": f"y{axis}"}
+        layout[f"yaxis{axis}"] = {"anchor": f"x{axis}", "domain": ydom}
         layout["annotations"].append({"text": f"{name}: components 1, 2 = {ex[0]:.0%}, {ex[1]:.0%} of the variance",
-                                      "x": sum(dom) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
-                                      "xanchor": "center", "yanchor": "bottom", "showarrow": False,
-                                      "font": {"size": 14}})
+                                      "x": 0.5 if narrow else sum(dom) / 2, "y": ydom[1], "xref": "paper",
+                                      "yref": "paper", "xanchor": "center", "yanchor": "bottom", "showarrow": False,
+                                      "font": {"size": 12 if narrow else 14}})
     return figure(data, layout)

@@ -159,8 +159,8 @@ def weight_histogram_animation(param_summaries: list[dict], name: str, max_frame
 def overlaid_curves(histories: dict[str, dict], colors: dict[str, str]) -> go.Figure:
     """Several models' training: test accuracy at each evaluation and the loss averaged over each
     epoch, against epochs (models trained with different batch sizes line up by epoch)."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("test accuracy while training", "training loss (epoch mean)"),
-                        horizontal_spacing=0.08)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("test accuracy", "training loss (epoch mean)"),
+                        horizontal_spacing=0.1)
     for name, h in histories.items():
         color = colors.get(name)
         ev = [e for e in h.get("evals", []) if e.get("test_acc") is not None]
@@ -179,6 +179,7 @@ def overlaid_curves(histories: dict[str, dict], colors: dict[str, str]) -> go.Fi
     fig.update_yaxes(LOG_AXIS, gridcolor=GRID, row=1, col=2)
     _layout(fig, height=380)
     fig.update_layout(legend=dict(y=-0.22, yanchor="top"), margin=dict(b=90))
+    fig.update_annotations(font_size=13)  # the subplot titles, side by side even on a phone
     return fig
 
 
@@ -187,9 +188,10 @@ def confusion_matrix(cm, title: str = "") -> go.Figure:
     test examples (the count is in the hover)."""
     cm = np.asarray(cm)
     frac = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-    text = [[f"{v:.0%}" if v >= 0.005 else "" for v in row] for row in frac]
+    text = [[f"{100 * v:.0f}" if v >= 0.005 else "" for v in row] for row in frac]  # percent, without "%": fits a cell
     fig = go.Figure(go.Heatmap(z=frac.tolist(), x=list(range(10)), y=list(range(10)), colorscale="Blues",
-                               zmin=0, zmax=1, text=text, texttemplate="%{text}", customdata=cm.tolist(),
+                               zmin=0, zmax=1, text=text, texttemplate="%{text}", textfont={"size": 11},
+                               customdata=cm.tolist(),
                                hovertemplate="true %{y}, answered %{x}: %{customdata} digits (%{z:.1%})<extra></extra>",
                                showscale=False))
     fig.update_xaxes(title_text="model's answer", dtick=1, range=[-0.5, 9.5])
@@ -253,18 +255,25 @@ def _rgba(color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def two_models_reading(rows, traces: dict[str, dict], label: int | None = None) -> go.Figure:
+def two_models_reading(rows, traces: dict[str, dict], label: int | None = None, narrow: bool = False) -> go.Figure:
     """Two (or more) models read the same digit together: one slider and one Play button step
-    every panel. Left: the digit with the row being read; per model, its hidden states so far
-    (units x steps, later steps blank) and its read-out probabilities at that step."""
+    every panel. Left: the digit with the row being read (square pixels); per model, its hidden
+    states so far (units x steps, later steps blank) and its read-out probabilities at that step.
+    narrow: a phone's layout, the digit on top and each model's two panels below it."""
     rows = np.asarray(rows, float)
     names = list(traces)
     n, T = len(names), rows.shape[0]
-    fig = make_subplots(rows=n, cols=3, column_widths=[0.22, 0.5, 0.28],
-                        specs=[[{"rowspan": n}, {}, {}]] + [[None, {}, {}] for _ in range(n - 1)],
-                        subplot_titles=["the digit"] + [x for nm in names for x in (f"{nm}: hidden state s_t",
-                                                                                       f"{nm}: P(digit) at step t")],
-                        horizontal_spacing=0.06, vertical_spacing=0.12)
+    titles = [x for nm in names for x in (f"{nm}: s_t (units × steps)", f"{nm}: P(digit)")]
+    if narrow:
+        fig = make_subplots(rows=n + 1, cols=2, column_widths=[0.62, 0.38], row_heights=[1.2] + [1.0] * n,
+                            specs=[[{"colspan": 2}, None]] + [[{}, {}] for _ in range(n)],
+                            subplot_titles=["the digit", *titles], horizontal_spacing=0.17, vertical_spacing=0.09)
+        cell = lambda k, col: (k + 2, col - 1)  # noqa: E731  model k's panel in column 2 (states) or 3 (bars)
+    else:
+        fig = make_subplots(rows=n, cols=3, column_widths=[0.22, 0.5, 0.28],
+                            specs=[[{"rowspan": n}, {}, {}]] + [[None, {}, {}] for _ in range(n - 1)],
+                            subplot_titles=["the digit", *titles], horizontal_spacing=0.06, vertical_spacing=0.12)
+        cell = lambda k, col: (k + 1, col)  # noqa: E731
 
     states = {nm: np.asarray(traces[nm]["states"], np.float32).T for nm in names}  # (D*H, T)
     probs = {nm: np.asarray(traces[nm]["step_probs"], float) for nm in names}  # (T, C)
@@ -287,26 +296,36 @@ def two_models_reading(rows, traces: dict[str, dict], label: int | None = None) 
     fig.add_trace(go.Scatter(x=[-0.5, 27.5], y=last[0]["y"], mode="lines", line=dict(color="#ff7f0e", width=3),
                              hoverinfo="skip", showlegend=False), 1, 1)
     for k, nm in enumerate(names):
-        fig.add_trace(go.Heatmap(z=last[1 + 2 * k]["z"], x=np.arange(1, T + 1), colorscale=STATE_SCALE,
-                                 zmin=STATE_RANGE[0], zmax=STATE_RANGE[1], showscale=k == 0,
-                                 colorbar=dict(title="s", len=0.5, y=0.75) if k == 0 else None,
-                                 hovertemplate="step %{x}, unit %{y}: %{z:.3f}<extra>" + nm + "</extra>"), k + 1, 2)
+        fig.add_trace(go.Heatmap(z=last[1 + 2 * k]["z"], x=np.arange(1, T + 1), y=np.arange(1, states[nm].shape[0] + 1),
+                                 colorscale=STATE_SCALE, zmin=STATE_RANGE[0], zmax=STATE_RANGE[1], showscale=k == 0,
+                                 colorbar=dict(title="s", len=0.4, y=0.75, thickness=12) if k == 0 else None,
+                                 hovertemplate="step %{x}, unit %{y}: %{z:.3f}<extra>" + nm + "</extra>"), *cell(k, 2))
         fig.add_trace(go.Bar(x=np.arange(10), y=last[2 + 2 * k]["y"], marker_color=last[2 + 2 * k]["marker"]["color"],
-                             showlegend=False, hovertemplate="digit %{x}: %{y:.1%}<extra>" + nm + "</extra>"), k + 1, 3)
+                             showlegend=False, hovertemplate="digit %{x}: %{y:.1%}<extra>" + nm + "</extra>"), *cell(k, 3))
     # Frames carry only what moves (traces 1.. after the digit); Plotly merges them into the
     # traces. Plain dicts: validating 28 frames of heat maps through graph_objects takes seconds.
     frames = [{"data": at_step(t), "name": str(t + 1), "traces": list(range(1, 2 + 2 * n))} for t in range(T)]
-    fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=1)
-    fig.update_xaxes(showticklabels=False, row=1, col=1)
+    # the digit: row 1 on top, square pixels (the panel keeps 28 x 28 whatever space it gets)
+    fig.update_yaxes(range=[27.5, -0.5], showticklabels=False, scaleanchor="x", constrain="domain", row=1, col=1)
+    fig.update_xaxes(range=[-0.5, 27.5], showticklabels=False, constrain="domain", row=1, col=1)
     for k in range(n):
-        fig.update_xaxes(title_text="step t" if k == n - 1 else None, range=[0.5, T + 0.5], row=k + 1, col=2)
-        fig.update_yaxes(title_text="unit", row=k + 1, col=2)
-        fig.update_xaxes(dtick=1, row=k + 1, col=3)
-        fig.update_yaxes(range=[0, 1], tickformat=".0%", row=k + 1, col=3)
+        fig.update_xaxes(title_text="step t" if k == n - 1 else None, range=[0.5, T + 0.5], row=cell(k, 2)[0],
+                         col=cell(k, 2)[1])
+        fig.update_yaxes(showticklabels=False, row=cell(k, 2)[0], col=cell(k, 2)[1])
+        fig.update_xaxes(dtick=1 if not narrow else 3, row=cell(k, 3)[0], col=cell(k, 3)[1])
+        fig.update_yaxes(range=[0, 1], tickformat=".0%", row=cell(k, 3)[0], col=cell(k, 3)[1])
     steps = [str(t + 1) for t in range(T)]
     play, slider = animation_controls(steps, steps, frame_ms=250, active=T - 1, prefix="rows read: ")
     title = f"the same digit (true label {label})" if label is not None else "the same digit"
-    _layout(fig, title=title, height=260 * n + 120, updatemenus=[play], sliders=[slider], showlegend=False)
+    _layout(fig, title=title, height=(230 * (n + 1) + 140) if narrow else 260 * n + 120, updatemenus=[play],
+            sliders=[slider], showlegend=False)
+    if narrow:
+        fig.update_layout(font=dict(size=12), margin=dict(l=10, r=10, b=150))
+        fig.update_annotations(font_size=12)
+        slider["steps"] = [dict(st, label=st["label"] if int(st["label"]) % 4 == 1 or st["label"] == str(T) else "")
+                           for st in slider["steps"]]
+        fig.update_layout(sliders=[dict(slider, x=0.32, len=0.68, y=-0.1)],
+                          updatemenus=[dict(play, y=-0.09, direction="down")])
     return go.Figure(fig.to_dict() | {"frames": frames}, _validate=False)
 
 
