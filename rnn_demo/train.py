@@ -19,7 +19,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from rnn_demo import checkpoints, data
+from rnn_demo import checkpoints, data, tblog
 from rnn_demo.model import ModelConfig, SequenceClassifier, build, count_params, initialise
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
@@ -44,6 +44,7 @@ class TrainConfig:
     eval_every: int = 0          # steps between test evaluations (0 = once per epoch)
     device: str = "auto"         # auto (cuda when torch sees one) | cpu | cuda
     precision: str = "fp32"      # fp32 | bf16 (autocast: bfloat16 matrix products, fp32 weights)
+    tensorboard: str = ""        # folder for TensorBoard event files (rnn_demo/tblog.py); "" = none
 
     def __post_init__(self):
         checks = [(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
@@ -67,7 +68,9 @@ class TrainConfig:
         return max(1, math.ceil(self.epochs * math.ceil(n_train / self.batch_size)))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The recipe, as a checkpoint keeps it: without the log folder, a path on the machine
+        that trained it (checkpoints are downloaded and shared)."""
+        return {k: v for k, v in asdict(self).items() if k != "tensorboard"}
 
 
 # The seed's recipe: tanh RNN 128, RMSprop(lr=1e-3, decay 0.9), batch 128, 10,000 iterations.
@@ -163,7 +166,10 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     model.to(device).train()
     opt = make_optimizer(model.parameters(), cfg)
     total = cfg.total_steps(len(train_data))
-    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=cfg.warmup)
+    # OneCycleLR divides by its warm-up's length in steps minus one: a warm-up of exactly one step
+    # (e.g. 0.25 of 4 steps: --sample --epochs 1) is nudged past it, still one step.
+    warmup = cfg.warmup if cfg.warmup * total != 1 else cfg.warmup * 1.001
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=warmup)
              if cfg.schedule == "onecycle" else None)
     x_all = data.to_sequences(train_data.images).to(device)  # (N, T, F) kept in memory
     y_all = train_data.labels.to(device)
@@ -175,6 +181,9 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
                "clip": cfg.clip, "steps_per_epoch": steps_per_epoch, "total_steps": total,
                "seconds": 0.0}
     status, message = "done", ""
+    tb = tblog.TensorBoardLog(cfg.tensorboard) if cfg.tensorboard else None
+    if tb is not None:
+        tb.update(history, model)
     train_seconds, step, epoch = 0.0, 0, 0
     right = seen = 0
 
@@ -226,12 +235,19 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
             if on_step is not None:
                 on_step(step, {"loss": loss_v, "grad_norm": norm_v, "total": total, "seconds": train_seconds,
                                "batch_acc": batch_right / len(y), "evals": history["evals"]})
+            if tb is not None:
+                tb.update(history, model)
             if step >= total:
                 break
     if status != "done" and step and (not history["evals"] or history["evals"][-1]["step"] != step):
         evaluate()
     history["seconds"] = train_seconds
     history["status"] = status
+    if tb is not None:
+        tb.update(history, model)
+        tb.close()
+        if tb.error:
+            message = f"{message} {tb.error}".strip()
     model.eval()
     return TrainResult(model.cpu(), history, status, message)
 
@@ -252,6 +268,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="MNIST root (default: $RNN_DEMO_DATA, else ./data)")
     p.add_argument("--sample", action="store_true", help="train on the bundled sample (tiny, offline)")
     p.add_argument("--out", required=True, help="checkpoint to write (atomically)")
+    p.add_argument("--tensorboard", metavar="DIR", default=None,
+                   help="also write TensorBoard event files to DIR (then: tensorboard --logdir DIR)")
     return p
 
 
