@@ -75,7 +75,8 @@ def trace_csv(trace: dict) -> str:
     forward ones), then each gate or cell state the model has (c_1.., i_1.., ...)."""
     a = trace_arrays(trace)
     T, C = a["step_probs"].shape
-    blocks = [("p", a["step_probs"], [f"p_{c}" for c in range(C)]), ("h", a["states"], _units("h", a["states"].shape[1]))]
+    blocks = [("p", a["step_probs"], [f"p_{c}" for c in range(C)]),
+              ("h", a["states"], _units("h", a["states"].shape[1]))]
     blocks += [(k, a[k], _units(k, a[k].shape[1])) for k in trace["internals"]]
     header = ["step"] + [name for _, _, names in blocks for name in names]
     values = np.concatenate([v.astype(np.float64) for _, v, _ in blocks], axis=1)  # (T, columns)

@@ -69,7 +69,9 @@ class TensorBoardLog:
         return self._writer is not None
 
     def _fail(self, exc: BaseException) -> None:
-        self.error = f"TensorBoard logging to {self.folder} stopped ({type(exc).__name__}: {exc}); training went on."
+        # The reason without the full path: the Train page shows this message to a learner.
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+        self.error = f"TensorBoard logging to '{self.folder.name}' stopped ({reason}); training went on."
         warnings.warn(self.error, RuntimeWarning, stacklevel=3)
         writer, self._writer = self._writer, None
         if writer is not None:

@@ -411,3 +411,40 @@ def readable_models() -> tuple[dict[str, str], dict[str, str]]:
             continue
         cells[name] = "birnn" if cfg.bidirectional and cfg.cell == "rnn" else cfg.cell
     return cells, broken
+
+
+# --- Downloads (rnn_demo/export.py) ---
+# A download button is given a function, which st.download_button runs only when the button is
+# pressed (deferred data): placing the buttons costs a rerun nothing. The GIF, the one export
+# that takes a moment, is cached per model file version, digit and quantity.
+
+
+def plot_config(filename: str) -> dict:
+    """st.plotly_chart's config: the mode bar's camera saves a PNG at twice the screen's size
+    (sharp on slides), named after the figure."""
+    import re
+    filename = re.sub(r"[^A-Za-z0-9_-]+", "-", filename).strip("-") or "figure"
+    return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": filename}}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _digit_gif(path: str, mtime: float, image, label: int | None, quantity: str, quantity_name: str) -> bytes:
+    from rnn_demo import export
+    from rnn_demo.plots import explorer
+    figure = explorer.explorer_figure(_digit_trace(path, mtime, image, label), quantity, quantity_name)
+    return export.animation_gif(figure)
+
+
+def digit_gif(name: str, image, label: int | None, quantity: str, quantity_name: str):
+    """A function giving the Hidden states animation of this model, digit and quantity as GIF
+    bytes: the same figure the page shows (same cached trace, same builder), painted by export."""
+    import numpy as np
+    version, image = model_version(name), np.asarray(image)
+    label = None if label is None else int(label)
+    return lambda: _digit_gif(*version, image, label, quantity, quantity_name)
+
+
+def run_dir(model_file_stem: str) -> Path:
+    """The folder of a model's TensorBoard logs when the Train page trains it: runs/<name>,
+    beside the user's models folder."""
+    return USER_DIR.parent / "runs" / model_file_stem

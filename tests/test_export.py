@@ -143,7 +143,8 @@ def test_gradient_curves_csv(sample):
 
 def test_table_csv_reads_back_the_rows(sample):
     ckpt = checkpoints.load(ui.SHIPPED_DIR / "gru.pt")
-    row = compare.summary_row("gru", ckpt, ui.SHIPPED_DIR / "gru.pt", compare.evaluate(ckpt.model, sample.subset(slice(0, 100))))
+    result = compare.evaluate(ckpt.model, sample.subset(slice(0, 100)))
+    row = compare.summary_row("gru", ckpt, ui.SHIPPED_DIR / "gru.pt", result)
     rows = [row, compare.SEED_ANCHOR]
     back = list(csv.DictReader(io.StringIO(export.table_csv(rows))))
     assert float(back[0]["test accuracy"]) == row["test accuracy"]
