@@ -56,6 +56,10 @@ def _freeze_long_lived() -> None:
     the server's lifetime) out of the garbage collector's reach. A full collection then scans
     only what sessions create since, instead of taking ~130 ms while every session waits on the
     GIL (.streamlit/config.toml also turns off Streamlit's forced collection after each run)."""
+    # pandas too, once, before any page needs it: st.table and st.dataframe import it on first
+    # use, and a click to another page during that import (seconds on a busy server) started
+    # the next page while pandas was half imported, and plotly failed on it.
+    import pandas  # noqa: F401
     gc.collect()
     gc.freeze()
 
