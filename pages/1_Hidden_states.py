@@ -6,6 +6,7 @@ from rnn_demo import analysis, export, ui
 from rnn_demo.plots import explorer
 
 ui.setup("Hidden states")
+ui.figure_format_picker()
 st.title("Hidden states: watch the network read a digit")
 st.markdown(
     "The network reads the digit **one row per step**: at step $t$ it takes row $x_t$ (28 pixels) and "

@@ -9,6 +9,7 @@ from rnn_demo.plots import cell_color
 from rnn_demo.plots import gradients as gplots
 
 ui.setup("Gradient flow")
+ui.figure_format_picker()
 st.title("Gradient flow: do the early rows still get a say?")
 st.markdown(
     "To learn from the first rows of a digit, the network needs the gradient of the loss $L$ with "

@@ -10,6 +10,7 @@ from rnn_demo.plots import training as plots
 from rnn_demo.train import TrainConfig
 
 ui.setup("Train")
+ui.figure_format_picker()
 st.title("Train a recurrent network")
 st.markdown(
     "Choose an architecture and a training recipe, press **Start training**, and watch the loss fall and the "

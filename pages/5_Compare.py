@@ -5,6 +5,7 @@ from rnn_demo import compare, export, ui
 from rnn_demo.plots import training as plots
 
 ui.setup("Compare")
+ui.figure_format_picker()
 st.title("Compare models: RNN vs LSTM side by side")
 st.markdown(
     "Pick two or more models. Every number below is computed from the models themselves on the same digits: "

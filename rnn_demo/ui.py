@@ -423,12 +423,27 @@ def readable_models() -> tuple[dict[str, str], dict[str, str]]:
 # that takes a moment, is cached per model file version, digit and quantity.
 
 
+FIGURE_FORMAT = "figure_format"  # session-state key: what a figure's camera button saves, png or svg
+FIGURE_FORMATS = {"png": "PNG (twice the screen's size)", "svg": "SVG (vector)"}
+
+
+def figure_format_picker() -> None:
+    """In the sidebar: what the camera button in every figure's mode bar saves. The browser's
+    own Plotly draws both, offline; nothing is computed on the server."""
+    st.sidebar.radio("Figures download as", list(FIGURE_FORMATS), format_func=FIGURE_FORMATS.get, key=FIGURE_FORMAT,
+                     help="Hover over a figure and press the camera in its top-right corner. SVG stays sharp at "
+                          "any size (slides, posters).")
+
+
 def plot_config(filename: str) -> dict:
-    """st.plotly_chart's config: the mode bar's camera saves a PNG at twice the screen's size
-    (sharp on slides), named after the figure."""
+    """st.plotly_chart's config: the mode bar's camera saves the figure, named after it, as a PNG
+    at twice the screen's size (sharp on slides) or as an SVG (`figure_format_picker`)."""
     import re
     filename = re.sub(r"[^A-Za-z0-9_-]+", "-", filename).strip("-") or "figure"
-    return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": filename}}
+    fmt = st.session_state.get(FIGURE_FORMAT, "png")
+    return {"displaylogo": False,
+            "toImageButtonOptions": {"format": fmt if fmt in FIGURE_FORMATS else "png", "scale": 2,
+                                     "filename": filename}}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

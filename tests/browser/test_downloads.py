@@ -63,18 +63,33 @@ def test_gif_and_csv_downloads(page, tmp_path):
     assert not page.console_errors, page.console_errors
 
 
-def test_mode_bar_saves_a_png_at_twice_the_size(page, tmp_path):
-    open_hidden_states(page)
+def camera_download(page, tmp_path):
+    """Hover over the page's first figure and press the camera in its mode bar."""
     figure = page.locator(".js-plotly-plot").first
     figure.hover()
-    camera = figure.locator('.modebar-btn[data-title="Download plot as a PNG"]')
+    camera = figure.locator('.modebar-btn[data-title^="Download plot"]')
     camera.wait_for(timeout=10_000)
     with page.expect_download(timeout=60_000) as info:
         camera.click()
     d = info.value
-    assert d.suggested_filename == "rnn-h.png"
     path = tmp_path / d.suggested_filename
     d.save_as(path)
+    return d.suggested_filename, path
+
+
+def test_mode_bar_saves_a_png_at_twice_the_size_or_an_svg(page, tmp_path):
+    open_hidden_states(page)
+    name, path = camera_download(page, tmp_path)
+    assert name == "rnn-h.png"
     width, height = page.evaluate(f"() => [{FIGURE}._fullLayout.width, {FIGURE}._fullLayout.height]")
     assert Image.open(path).size == (2 * width, 2 * height)
+
+    page.locator('[data-testid="stSidebar"]').get_by_text("SVG (vector)").click()
+    wait_for_app(page)
+    page.mouse.move(0, 0)  # off the figure, so that its mode bar is drawn again with the new setting
+    name, path = camera_download(page, tmp_path)
+    assert name == "rnn-h.svg"
+    svg = path.read_text()
+    assert svg.startswith("<svg") and "Step 28 of 28" in svg  # the figure as drawn, text and all
+    page.screenshot(path=ARTIFACTS / "hidden_states_svg_picker.png")
     assert not page.console_errors, page.console_errors
