@@ -57,6 +57,7 @@ else:
 with ui.friendly_errors("The hidden states"):
     ckpt = ui.load_model(name)
     trace = ui.digit_trace(name, image, label)
+    seen = (ui.model_version(name), np.ascontiguousarray(image).tobytes(), label)  # what every figure shows
 cfg = ckpt.model_config
 H, D, T = cfg.hidden_size, cfg.directions, len(trace["step_probs"])
 pred, conf = trace["prediction"], float(trace["probs"].max())
@@ -73,8 +74,8 @@ quantity = "h"
 if len(quantities) > 1:
     quantity = st.radio("Show", list(quantities), format_func=quantities.get, horizontal=True, key=f"hs_q_{cfg.cell}")
 qname = quantities[quantity]
-st.plotly_chart(explorer.explorer_figure(trace, quantity, qname), theme=None, key="hs_animation",
-                config=ui.plot_config(f"{name}-{quantity}"))
+st.plotly_chart(ui.chart(explorer.explorer_figure, trace, quantity, qname, key=(*seen, quantity)), theme=None,
+                key="hs_animation", config=ui.plot_config(f"{name}-{quantity}"))
 file_stem = f"{name.split(' ')[0]}-{'drawing' if index is None else f'digit{index + 1}'}"
 g1, g2, g3, _ = st.columns([1.2, 1.5, 1.2, 2])
 g1.download_button("Animation as GIF", ui.digit_gif(name, image, label, quantity, qname), on_click="ignore",
@@ -121,8 +122,7 @@ if D == 2:
 st.header("2. When does it know?")
 left, right = st.columns([2, 1])
 with left:
-    st.plotly_chart(explorer.knows_figure(trace), theme=None, key="hs_knows",
-                    config=ui.plot_config(f"{name}-knows"))
+    st.plotly_chart(ui.chart(explorer.knows_figure, trace, key=seen), theme=None, key="hs_knows", config=ui.plot_config(f"{name}-knows"))
 with right:
     target, k = trace["target"], trace["knows_from"]
     p = trace["step_probs"][:, target]
@@ -141,8 +141,7 @@ with right:
 st.header("3. What drives the state: new row or memory?")
 left, right = st.columns([2, 1])
 with left:
-    st.plotly_chart(explorer.drive_figure(trace), theme=None, key="hs_drive",
-                    config=ui.plot_config(f"{name}-drive"))
+    st.plotly_chart(ui.chart(explorer.drive_figure, trace, key=seen), theme=None, key="hs_drive", config=ui.plot_config(f"{name}-drive"))
 with right:
     inp, rec = trace["drive"]["input"][0], trace["drive"]["recurrent"][0]
     memory_steps = int((rec > inp).sum())
@@ -167,8 +166,8 @@ with ui.friendly_errors("The map of hidden states"):
 path = analysis.project(trace["states"], pca["pca"])
 left, right = st.columns([2, 1])
 with left:
-    st.plotly_chart(explorer.trajectory_figure(pca, path, name, cfg.cell), theme=None, key="hs_paths",
-                    config=ui.plot_config(f"{name}-paths"))
+    st.plotly_chart(ui.chart(explorer.trajectory_figure, pca, path, name, cfg.cell, key=(*seen, name)), theme=None,
+                    key="hs_paths", config=ui.plot_config(f"{name}-paths"))
 with right:
     ex = pca["pca"]["explained"]
     st.markdown(f"The state has {H * D} numbers; to draw it we keep the two directions along which the states of "
@@ -189,10 +188,11 @@ else:
         other_ckpt = ui.load_model(other)
         other_trace = ui.digit_trace(other, image, label)
         other_pca = ui.sample_pca(other)
-    st.plotly_chart(explorer.compare_trajectories_figure([
+    st.plotly_chart(ui.chart(explorer.compare_trajectories_figure, [
         (name, cfg.cell, pca, path),
-        (other, other_ckpt.model_config.cell, other_pca, analysis.project(other_trace["states"], other_pca["pca"]))]),
-        theme=None, key="hs_compare", config=ui.plot_config(f"{name}-{other}-paths"))
+        (other, other_ckpt.model_config.cell, other_pca, analysis.project(other_trace["states"], other_pca["pca"]))],
+        key=(*seen, name, other, ui.model_version(other))), theme=None, key="hs_compare",
+        config=ui.plot_config(f"{name}-{other}-paths"))
     st.caption(f"Each model gets its own map (PCA of its own states on the sample); the same digit is drawn black in "
                f"both. {name} answers {trace['prediction']} ({trace['probs'].max():.0%}), {other} answers "
                f"{other_trace['prediction']} ({other_trace['probs'].max():.0%}).")

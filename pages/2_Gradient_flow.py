@@ -67,7 +67,8 @@ else:
                                     "fitted factor per step back": cur.factor})
         plotted += [{**line, "name": f"{label}: {line['name']}"} for line in lines]
         with col:
-            st.plotly_chart(gplots.norms_figure(lines, normalised, title=label), width="stretch",
+            st.plotly_chart(ui.chart(gplots.norms_figure, lines, normalised, title=label,
+                                     key=(ui.versions(picked), normalised, label)), width="stretch",
                             key=f"grad_curves_{label}", config=ui.plot_config(f"gradient-{label}"))
     st.dataframe(factors, hide_index=True, width="stretch",
                  column_config={"row 1 / row 28 (median)": st.column_config.NumberColumn(format="%.2e"),
@@ -155,15 +156,17 @@ left, right = st.columns([3, 2])
 with left:
     line = {"name": f"{activation} RNN, ρ = {exp.rho:.2f}", "color": cell_color("rnn"), "curve": exp.curve}
     x_title = "step t (pixel read)" if sequence == "pixels" else "step t (row read)"
-    st.plotly_chart(gplots.norms_figure([line], normalised, title=f"‖dL/ds_t‖ over {exp.steps} steps",
-                                        x_title=x_title), width="stretch", key="grad_experiment",
+    setting = (source, None if source == "fresh" else ui.model_version(source), float(rho), activation, sequence,
+               int(extra))
+    st.plotly_chart(ui.chart(gplots.norms_figure, [line], normalised, title=f"‖dL/ds_t‖ over {exp.steps} steps",
+                             x_title=x_title, key=(*setting, normalised)), width="stretch", key="grad_experiment",
                     config=ui.plot_config(f"gradient-{activation}-rho-{exp.rho:.2f}"))
     st.download_button("This curve (CSV)", lambda c=line: export.curves_csv([c]), on_click="ignore",
                        key="grad_experiment_csv", file_name=f"gradient-{activation}-rho-{exp.rho:.2f}.csv",
                        mime="text/csv", icon=":material/download:")
 with right:
-    st.plotly_chart(gplots.eigen_figure(exp.eigenvalues, exp.rho), width="stretch", key="grad_eigen",
-                    config=ui.plot_config("eigenvalues"))
+    st.plotly_chart(ui.chart(gplots.eigen_figure, exp.eigenvalues, exp.rho, key=setting), width="stretch",
+                    key="grad_eigen", config=ui.plot_config("eigenvalues"))
 if exp.overflow_step is not None:
     st.warning(f"The states themselves overflowed (became infinite) at step {exp.overflow_step}: the forward "
                "pass exploded too, so the gradient there is not a number.")
@@ -184,8 +187,8 @@ t[0].metric("training steps", f"{len(info['grad_norm']):,}")
 t[1].metric("clipping threshold", f"{info['clip']:g}" if info["clip"] > 0 else "none")
 t[2].metric("steps clipped", f"{info['clipped']:,} ({info['clipped_fraction']:.0%})" if info["clip"] > 0 else "n/a")
 t[3].metric("NaN / inf steps", f"{len(info['bad_steps'])}")
-st.plotly_chart(gplots.training_figure(info), width="stretch", key="grad_training",
-                config=ui.plot_config(f"{train_name}-training-gradient-norm"))
+st.plotly_chart(ui.chart(gplots.training_figure, info, key=(ui.model_version(train_name),)), width="stretch",
+                key="grad_training", config=ui.plot_config(f"{train_name}-training-gradient-norm"))
 st.download_button("Gradient norm at every step (CSV)", on_click="ignore", key="grad_training_csv",
                    data=lambda i=info: export.series_csv({"step": i["step"], "gradient_norm": i["grad_norm"]}),
                    file_name=f"{train_name.split(' ')[0]}-gradient-norms.csv", mime="text/csv",

@@ -40,9 +40,8 @@ with ui.one_at_a_time(answer=True):
     if verdict.warn:
         st.warning(verdict.message)
 
-    cells, broken = ui.readable_models()
-    for name, why in broken.items():
-        st.warning(f"Model {name} is left out: {why}")
+    cells, _ = ui.readable_models()
+    ui.unreadable_note()
     if not cells:
         st.error("No model could be loaded: the shipped models should be in models/. "
                  "Train one on the Train page, or reinstall the app.")

@@ -1,6 +1,4 @@
 """Train page: pick an architecture and a recipe, train in the background, watch the curves live."""
-from dataclasses import replace
-
 import streamlit as st
 
 from rnn_demo import data, export, jobs, tblog, ui
@@ -38,6 +36,12 @@ def apply(preset: dict) -> None:
 manager = ui.job_manager()
 me = ui.session_id()
 mine = manager.get(st.session_state.get("train_job"))
+if mine is None:  # a reloaded tab is a new session: the run's token in the URL finds its run again
+    mine = manager.find(st.query_params.get("run"))
+    if mine is not None:
+        if not mine.finished_ok:
+            mine.adopt(me, ui.session_alive(me))
+        st.session_state["train_job"] = mine.id
 running = manager.current()
 
 # --- controls -----------------------------------------------------------------------------
@@ -100,8 +104,9 @@ with c1:
                 "folder, and restart the app.")
 with c2:
     name = st.text_input("Save the model as", key="train_name", max_chars=jobs.MAX_NAME,
-                         placeholder="e.g. my-lstm (letters, digits, - and _)")
-    overwrite = st.checkbox("Replace my model of the same name", key="train_overwrite")
+                         placeholder="e.g. my-lstm (letters, digits, - and _)",
+                         help="Models are never replaced: a name that is taken is refused. Leave it empty for "
+                              "a free name such as rnn-64-2.")
 
 try:
     model_cfg = ModelConfig(cell=cell, hidden_size=int(hidden), num_layers=int(layers), bidirectional=bool(bidir))
@@ -110,10 +115,11 @@ try:
                             seed=int(seed))
     n_train = len(ui.sample()) - jobs.SAMPLE_TEST if which == "sample" else 60_000
     train_cfg = jobs.config_for(which, train_cfg, n_train)
+    train_cfg.check_length(n_train)
     config_error = None
 except ValueError as exc:
     config_error = str(exc)
-    st.error(f"This recipe cannot run: {exc}")
+    st.error(f"This recipe cannot run: {exc}.")
 
 if config_error is None:
     steps = train_cfg.total_steps(n_train)
@@ -125,26 +131,21 @@ if config_error is None:
 busy = running is not None
 if busy and running.owner != me:
     snap = running.snapshot()
-    st.warning(f"Someone else is training '{snap['name']}' ({snap['model']}) on this server, step "
-               f"{snap['step']} of {snap['total'] or '?'}. Only one training runs at a time: wait for it to finish "
-               "(about " + jobs.format_seconds(snap["eta_s"]) + ").")
+    st.warning(ui.plain(f"Someone else is training '{snap['name']}' ({snap['model']}) on this server, step "
+                        f"{snap['step']} of {snap['total'] or '?'}. Only one training runs at a time: wait for it "
+                        "to finish (about " + jobs.format_seconds(snap["eta_s"]) + ")."))
 start = st.button("Start training", type="primary", key="train_start",
                   disabled=busy or config_error is not None or (which == "mnist" and not have_mnist))
 if start:
-    auto = name.strip() or f"{'bi' if bidir else ''}{cell}-{hidden}"
-    if not name.strip():  # no name given: the first free one of rnn-64, rnn-64-2, ...
-        base, k = auto, 2
-        while (ui.USER_DIR / f"{jobs.clean_name(auto)}.pt").exists():
-            auto, k = f"{base}-{k}", k + 1
-    try:
-        if tensorboard:  # the run's folder, named after the model (tblog.py replaces older logs there)
-            train_cfg = replace(train_cfg, tensorboard=str(ui.run_dir(jobs.clean_name(auto))))
-        job = manager.start(auto, model_cfg, train_cfg, which, ui.USER_DIR, ui.SHIPPED_DIR, owner=me,
-                            overwrite=overwrite, alive=ui.session_alive(me), reserved=ui.SHIPPED)
+    try:  # no name given: the first free one of rnn-64, rnn-64-2, ...
+        job = manager.start(name.strip() or f"{'bi' if bidir else ''}{cell}-{hidden}", model_cfg, train_cfg,
+                            which, ui.USER_DIR, owner=me, alive=ui.session_alive(me), shipped=ui.shipped_names(),
+                            free_name=not name.strip(), runs_dir=ui.runs_dir() if tensorboard else None)
         st.session_state["train_job"] = job.id
+        st.query_params["run"] = job.token
         mine = job
     except jobs.JobError as exc:
-        st.error(str(exc))
+        st.error(ui.plain(exc))
 
 
 # --- live progress ------------------------------------------------------------------------
@@ -181,7 +182,8 @@ def show_progress(job: jobs.Job, owner: bool) -> dict:
 
 job = mine if mine is not None else (running if busy else None)
 if job is not None:
-    st.subheader("2. Training " + ("your model" if job.owner == me else "(someone else's run)") + f": '{job.name}'")
+    st.subheader(ui.plain("2. Training " + ("your model" if job.owner == me else "(someone else's run)")
+                          + f": '{job.name}'"))
     st.caption("The loss is the cross-entropy of each batch. The gradient norm is measured before clipping: "
                "spikes above the red line were scaled down to it.")
     live = not job.finished_ok
@@ -195,15 +197,19 @@ if job is not None:
     progress_panel()
     s = job.snapshot()
     if s["finished"]:
-        if s["status"] == "done":
-            st.success(f"Done. Saved as **{s['name']}**: test accuracy "
-                       f"{s['metrics'].get('test_acc', 0):.1%}. Pick it on any page.")
+        saved = f" Saved as {s['name']}." if s["saved"] else ""
+        if s["status"] == "done" and s["saved"]:
+            st.success(ui.plain(f"Done. Saved as {s['name']}: test accuracy {s['metrics'].get('test_acc') or 0:.1%}. "
+                                "Pick it on any page."))
             if s["message"]:  # e.g. the TensorBoard logs could not be written (the model is saved)
-                st.warning(s["message"])
-        elif s["status"] == "stopped":
-            st.warning(s["message"] + (f" Saved as **{s['name']}**." if s["saved"] else ""))
+                st.warning(ui.plain(s["message"]))
+        elif s["status"] in ("done", "stopped"):
+            st.warning(ui.plain(s["message"] + saved))
         else:
-            st.error(s["message"] + (f" Saved as **{s['name']}**." if s["saved"] else ""))
+            st.error(ui.plain(s["message"] + saved))
+        if s["unsaved"] and job.owner == me:
+            st.download_button(f"Download {s['name']}.pt (not saved on the server)", job.unsaved,
+                               file_name=f"{s['name']}.pt", mime="application/octet-stream", key="train_unsaved")
         if s["saved"] and job.owner == me and st.session_state.get("train_announced") != job.id:
             st.session_state["train_announced"] = job.id  # show the new model's weights, once
             st.session_state["train_show"] = s["name"]
@@ -228,13 +234,13 @@ with ui.friendly_errors("This model"):
     ckpt = ui.load_model(chosen)
 summaries = (ckpt.history or {}).get("param_summaries") or []
 if summaries:
-    st.plotly_chart(plots.weight_summaries(summaries), width="stretch", key="train_summaries",
-                    config=ui.plot_config(f"{chosen}-weights"))
+    st.plotly_chart(ui.chart(plots.weight_summaries, summaries, key=(ui.model_version(chosen),)), width="stretch",
+                    key="train_summaries", config=ui.plot_config(f"{chosen}-weights"))
     params = list(summaries[0]["params"])
     p = st.selectbox("Histogram of", params, format_func=plots.param_label, key="train_hist_param",
                      index=params.index(next((n for n in params if "weight_hh" in n), params[0])))
-    st.plotly_chart(plots.weight_histogram_animation(summaries, p), width="stretch", key="train_hist",
-                    config=ui.plot_config(f"{chosen}-histogram"))
+    st.plotly_chart(ui.chart(plots.weight_histogram_animation, summaries, p, key=(ui.model_version(chosen), p)),
+                    width="stretch", key="train_hist", config=ui.plot_config(f"{chosen}-histogram"))
     st.caption("Press ▶ Play to watch the distribution of this parameter's values change epoch by epoch.")
 else:
     st.info(f"{chosen} carries no weight summaries.")
@@ -253,14 +259,18 @@ with c1:
                        mime="application/octet-stream", key="train_download")
 with c2:
     up = st.file_uploader("**Load** a checkpoint made by this app", type=["pt"], key="train_upload")
-    if up is not None and st.session_state.get("train_upload_done") != up.file_id:
+    # Each uploaded file is checked once: its outcome is kept under its file id for the reruns.
+    outcome = st.session_state.setdefault("train_uploads", {})
+    if up is not None and up.file_id not in outcome:
         try:
-            saved = jobs.import_checkpoint(up.getvalue(), up.name, ui.USER_DIR, ui.SHIPPED_DIR, reserved=ui.SHIPPED)
-            st.session_state["train_upload_done"] = up.file_id
+            saved = jobs.import_checkpoint(up.getvalue(), up.name, ui.USER_DIR, shipped=ui.shipped_names())
+            renamed = "" if saved.stem == jobs.upload_name(up.name) else \
+                " (its own name was taken, and models are never replaced)"
+            outcome[up.file_id] = ("ok", f"Loaded {saved.stem}{renamed}: it is now in every page's model list.")
             st.session_state["train_show_next"] = saved.stem  # shown after the rerun below
-            st.session_state["train_flash"] = f"Loaded **{saved.stem}**: it is now in every page's model list."
             st.rerun()
         except (CheckpointError, jobs.JobError) as exc:
-            st.error(f"That file was not loaded. {exc}")
-    if st.session_state.get("train_flash"):
-        st.success(st.session_state.pop("train_flash"))
+            outcome[up.file_id] = ("refused", f"That file was not loaded. {exc}")
+    if up is not None:
+        kind, message = outcome[up.file_id]
+        (st.success if kind == "ok" else st.error)(ui.plain(message))

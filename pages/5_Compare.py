@@ -21,6 +21,7 @@ if len(names) < 2:
     st.info("Pick at least two models to compare.")
     st.stop()
 colors = plots.model_colors(names)
+shown = ui.versions(names)  # what every figure below depends on (with the colours, a function of the names)
 
 with ui.friendly_errors("The comparison"), st.spinner("Evaluating the models on the test digits…"):
     ckpts = {n: ui.load_model(n) for n in names}
@@ -53,8 +54,8 @@ st.markdown(f"**{best['model']}** is the most accurate here ({best['test accurac
 st.subheader("Training curves")
 histories = {n: ckpts[n].history for n in names if (ckpts[n].history or {}).get("loss")}
 if histories:
-    st.plotly_chart(plots.overlaid_curves(histories, colors), width="stretch", key="compare_curves",
-                    config=ui.plot_config("training-curves"))
+    st.plotly_chart(ui.chart(plots.overlaid_curves, histories, colors, key=shown), width="stretch",
+                    key="compare_curves", config=ui.plot_config("training-curves"))
     st.caption("Against epochs (passes over the training digits), so models trained with different batch sizes line "
                "up. Each model's test accuracy while training was measured on the test digits of its own run.")
 else:
@@ -68,17 +69,17 @@ per_row = 4
 for start in range(0, len(names), per_row):
     cols = st.columns(per_row)
     for col, n in zip(cols, names[start:start + per_row]):
-        col.plotly_chart(plots.confusion_matrix(results[n]["confusion"], title=n), width="stretch",
+        col.plotly_chart(ui.chart(plots.confusion_matrix, results[n]["confusion"], title=n,
+                                  key=(n, *ui.model_version(n))), width="stretch",
                          key=f"compare_cm_{n}", config=ui.plot_config(f"{n}-confusion"))
-st.plotly_chart(plots.per_class_accuracy({n: results[n]["per_class"] for n in names}, colors), width="stretch",
-                key="compare_per_class", config=ui.plot_config("per-class-accuracy"))
+st.plotly_chart(ui.chart(plots.per_class_accuracy, {n: results[n]["per_class"] for n in names}, colors, key=shown),
+                width="stretch", key="compare_per_class", config=ui.plot_config("per-class-accuracy"))
 
 # --- when does it know --------------------------------------------------------------------
 st.subheader("When does it know?")
 with ui.friendly_errors("The per-row probabilities"), st.spinner("Reading the sample row by row…"):
     knows = {n: ui.when_it_knows(n) for n in names}
-st.plotly_chart(plots.when_it_knows(knows, colors), width="stretch", key="compare_knows",
-                config=ui.plot_config("when-it-knows"))
+st.plotly_chart(ui.chart(plots.when_it_knows, knows, colors, key=shown), width="stretch", key="compare_knows", config=ui.plot_config("when-it-knows"))
 half = {n: next((t + 1 for t, p in enumerate(c) if p >= 0.5), None) for n, c in knows.items()}
 st.caption("The read-out applied to the state after each row gives a guess before the whole digit has been read. "
            "The curve is the mean probability of the right digit over the 1,000 digits of the bundled sample. "
@@ -90,8 +91,7 @@ st.caption("The read-out applied to the state after each row gives a guess befor
 st.subheader("How far back does the training signal reach?")
 with ui.friendly_errors("The gradient norms"), st.spinner("Backpropagating through the 28 steps…"):
     grads = {n: ui.gradient_curve(n) for n in names}
-st.plotly_chart(plots.grad_through_time(grads, colors), width="stretch", key="compare_grads",
-                config=ui.plot_config("gradient-through-time"))
+st.plotly_chart(ui.chart(plots.grad_through_time, grads, colors, key=shown), width="stretch", key="compare_grads", config=ui.plot_config("gradient-through-time"))
 st.caption("||dL/ds_t||: how strongly the loss depends on the hidden state after row t, relative to the last row, "
            "median and middle half over 200 sample digits, by autograd through the unrolled network (Pascanu et al. "
            "2013). Going back one row multiplies it by about: "
@@ -109,8 +109,8 @@ index = c3.number_input(f"Digit from the bundled sample (0 to {len(sample) - 1})
 label = int(sample.labels[int(index)])
 with ui.friendly_errors("The animation"):
     pair = {a: ui.reading_trace(a, int(index))} | ({b: ui.reading_trace(b, int(index))} if b != a else {})
-st.plotly_chart(plots.two_models_reading(pair[a]["rows"], pair, label), width="stretch", key="compare_pair",
-                config=ui.plot_config(f"{a}-{b}-reading"))
+st.plotly_chart(ui.chart(plots.two_models_reading, pair[a]["rows"], pair, label,
+                         key=(ui.versions(pair), int(index))), width="stretch", key="compare_pair", config=ui.plot_config(f"{a}-{b}-reading"))
 st.caption("One slider steps both models: the orange line is the row being read, the heat map the hidden state of "
            "each unit after each row so far (blue −1, red +1), the bars the model's guess at that row. "
            "Press ▶ Play. "

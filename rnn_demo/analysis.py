@@ -143,6 +143,8 @@ def fit_pca(states: np.ndarray, k: int = 2) -> dict[str, np.ndarray]:
     the fraction of the variance along each component (k,).
     """
     X = np.asarray(states, dtype=np.float64).reshape(-1, np.shape(states)[-1])
+    if not np.isfinite(X).all():  # LAPACK must never see a NaN (see gradients.finite_matrix)
+        raise ValueError("the hidden states hold NaN or infinite values, so they cannot be mapped")
     mean = X.mean(0)
     Xc = X - mean
     var, vecs = np.linalg.eigh(Xc.T @ Xc)  # ascending eigenvalues

@@ -2,23 +2,44 @@
 
 A file holds {"format", "model_config", "model", "train_config", "metrics", "history",
 "dataset", "torch_version"}. It is written atomically (a temporary file in the same folder,
-then a rename), so a crash mid-save leaves the previous file intact, and read with
-`torch.load(weights_only=True)`, so a file cannot run code when loaded.
+then a rename), so a crash mid-save leaves the previous file intact.
+
+Every file is untrusted until `load` has checked it, in this order, before anything large is
+allocated: the zip archive (member count, no compression, sizes within the file, a bounded
+pickle), then `torch.load(weights_only=True)` (no code runs), then a schema for every field
+(types, ranges, lengths, finite numbers), then the weights against the shapes the config
+implies (dense, finite). What fails raises CheckpointError with one plain sentence naming the
+field and the problem. Past `load`, a Checkpoint is well-formed: no page needs its own checks.
 """
 from __future__ import annotations
 
+import io
+import math
 import os
 import pickle
+import re
 import tempfile
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
 
-from rnn_demo.model import ModelConfig, SequenceClassifier, build, count_params
+from rnn_demo import model as _model
+from rnn_demo.model import CELLS, ModelConfig, SequenceClassifier, build, count_params
 
 FORMAT = "rnn-demo/1"
-MAX_BYTES = 50 * 1024 * 1024  # larger files are not ours: refuse before reading them
+MAX_BYTES = 50 * 1024 * 1024   # a checkpoint file (the largest model the config allows is ~35 MB)
+MAX_MEMBERS = 64               # files inside the archive (ours hold about a dozen)
+MAX_PICKLE = 16 * 1024 * 1024  # the archive's data.pkl: the history of 200,000 steps is ~8 MB
+MAX_STEPS = 200_000            # entries in each per-step history list (train.py refuses longer runs)
+MAX_EVALS = 20_000             # test evaluations recorded in the history
+MAX_SUMMARIES = 1_001          # per-epoch weight summaries (train.py: at most 1,000 epochs)
+MAX_BINS = 1_000               # histogram bins in one weight summary
+MAX_NUMBERS = 1_500_000        # numbers in a whole history (a pickle can repeat one list many times)
+MAX_TEXT = 500                 # characters in one string value
+MAX_KEYS = 64                  # entries in train_config, metrics or dataset
+INPUT_SIZE, NUM_CLASSES = 28, 10  # MNIST rows of 28 pixels, ten digits: the only task the app has
 
 
 class CheckpointError(ValueError):
@@ -49,23 +70,35 @@ def to_payload(model: SequenceClassifier, train_config, metrics: dict, history: 
             "dataset": dict(dataset or {}), "torch_version": str(torch.__version__)}
 
 
+def to_bytes_of(model: SequenceClassifier, train_config=None, metrics: dict | None = None,
+                history: dict | None = None, dataset: dict | None = None) -> bytes:
+    """The checkpoint file's bytes, without writing a file (a download when the disk is full)."""
+    buf = io.BytesIO()
+    torch.save(to_payload(model, train_config, metrics or {}, history or {}, dataset or {}), buf)
+    return buf.getvalue()
+
+
 def save(path, model: SequenceClassifier, train_config=None, metrics: dict | None = None,
-         history: dict | None = None, dataset: dict | None = None) -> Path:
-    """Write atomically: temp file in the same folder, flush + fsync, then os.replace."""
+         history: dict | None = None, dataset: dict | None = None, overwrite: bool = True) -> Path:
+    """Write atomically: temp file in the same folder, flush + fsync, then rename. With
+    overwrite=False an existing file is never replaced (FileExistsError). A failure (full disk,
+    unwritable folder) raises OSError and leaves no temporary file behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = to_payload(model, train_config, metrics or {}, history or {}, dataset or {})
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is an ordinary shared file
-        os.replace(tmp, path)
-    except BaseException:
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if the name exists: never replaces anyone's file
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -73,49 +106,337 @@ def to_bytes(path) -> bytes:
     return Path(path).read_bytes()
 
 
+# --- loading: the one boundary every file crosses ---------------------------------------------
+
 def load(source, name: str | None = None) -> Checkpoint:
-    """Load from a path or a binary file object (an upload). Raises CheckpointError."""
+    """Load from a path or a binary file object (an upload), checking everything first.
+    Raises CheckpointError with one plain sentence."""
     path = Path(source) if isinstance(source, (str, os.PathLike)) else None
     label = name or (path.name if path else "the uploaded file")
     if path is not None:
         if not path.is_file():
-            raise CheckpointError(f"{label}: no such checkpoint file")
-        if path.stat().st_size > MAX_BYTES:
-            raise CheckpointError(f"{label}: {path.stat().st_size:,} bytes is too large for a checkpoint")
+            raise CheckpointError(f"{label}: no such checkpoint file.")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise CheckpointError(f"{label} is {size:,} bytes, too large for a checkpoint (at most {_size(MAX_BYTES)}).")
+        raw = path.read_bytes()
+    else:
+        raw = source.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise CheckpointError(f"{label} is more than {_size(MAX_BYTES)}, too large for a checkpoint.")
     try:
-        payload = torch.load(source, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:  # weights_only refused a global: foreign or malicious
-        raise CheckpointError(f"{label} is not an rnn-demo checkpoint: it holds objects other than "
-                              f"weights and plain values, so it was not loaded ({_refused_global(exc)})") from exc
-    except Exception as exc:  # a parser fails in many ways on bytes that are not a torch file
-        raise CheckpointError(f"{label} is not a readable checkpoint (truncated or not a torch file): "
-                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{label} is a torch file but not an rnn-demo checkpoint "
-                              f"(expected format {FORMAT!r}).")
-    try:
-        config = ModelConfig(**payload["model_config"])
-        model = build(config)
-        model.load_state_dict(payload["model"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{label}: its weights do not fit the architecture it describes "
-                              f"({str(exc).splitlines()[0]})") from exc
+        payload = _unpickle(raw, label)
+        config, state, rest = _check_payload(payload)
+    except _Invalid as exc:
+        raise CheckpointError(f"{label}: {exc}") from None
+    model = build(config)
+    model.load_state_dict(state)
     model.eval()
-    metrics = dict(payload.get("metrics", {}))
-    metrics.setdefault("params", count_params(model))
-    return Checkpoint(model, config, payload.get("train_config", {}), metrics, payload.get("history", {}),
-                      payload.get("dataset", {}), payload.get("torch_version", "?"), path)
+    rest["metrics"]["params"] = count_params(model)
+    return Checkpoint(model, config, rest["train_config"], rest["metrics"], rest["history"], rest["dataset"],
+                      rest["torch_version"], path)
 
 
-def _refused_global(exc: Exception) -> str:
-    for line in str(exc).splitlines():
-        if "Unsupported global" in line:
-            return line.split("WeightsUnpickler error:")[-1].strip().split(" was not")[0]
-    return "it may hold code"
+def _size(n: int) -> str:
+    return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n:,} bytes"
+
+
+class _Invalid(Exception):
+    """One problem found in a file (the caller prefixes the file's name)."""
+
+
+_MAGIC = [(b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+          (b"%PDF", "a PDF document"), (b"\x1f\x8b", "a gzip archive"), (b"\x80", "an old-style torch or "
+          "pickle file (this app reads only checkpoints it saved itself)")]
+
+
+def _what_it_is(raw: bytes) -> str:
+    for magic, what in _MAGIC:
+        if raw.startswith(magic):
+            return what
+    if not raw:
+        return "an empty file"
+    try:
+        raw[:4096].decode("utf-8")
+        return "a text file"
+    except UnicodeDecodeError:
+        return "unknown bytes"
+
+
+def _unpickle(raw: bytes, label: str):
+    """The archive's checks, then torch.load(weights_only=True): nothing in it can run code."""
+    if not raw.startswith(b"PK\x03\x04"):
+        raise _Invalid(f"this is not a torch checkpoint file (it is {_what_it_is(raw)}).")
+    try:
+        members = zipfile.ZipFile(io.BytesIO(raw)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise _Invalid("the file is cut short or damaged (its zip archive cannot be read).") from None
+    if len(members) > MAX_MEMBERS:
+        raise _Invalid(f"its archive holds {len(members):,} files; a checkpoint holds at most {MAX_MEMBERS}.")
+    if any(m.compress_type != zipfile.ZIP_STORED for m in members):
+        raise _Invalid("its archive is compressed; torch.save never compresses, so it was not made by this app.")
+    if sum(m.file_size for m in members) > len(raw) or any(m.header_offset + m.file_size > len(raw)
+                                                         for m in members):
+        raise _Invalid("its archive says it holds more bytes than the file has (damaged or forged).")
+    pickles = [m for m in members if m.filename.endswith("/data.pkl") or m.filename == "data.pkl"]
+    if len(pickles) != 1:
+        raise _Invalid("it is a zip archive without a checkpoint in it.")
+    if pickles[0].file_size > MAX_PICKLE:
+        raise _Invalid(f"its record is {pickles[0].file_size:,} bytes; a checkpoint's is at most {_size(MAX_PICKLE)}.")
+    try:
+        return torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:  # weights_only refused a global: foreign or malicious
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f" ({found.group(1)})" if found else ""
+        raise _Invalid(f"it asks to run code{what}, which this app never does, so it was not loaded.") from None
+    except Exception as exc:  # the reader fails in many ways on damaged archives
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise _Invalid(f"the file is cut short or damaged ({first}).") from None
+
+
+def _check_payload(payload) -> tuple[ModelConfig, dict, dict]:
+    """(config, state dict, the other fields cleaned) or _Invalid naming the field."""
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise _Invalid(f"it is a torch file but not an rnn-demo checkpoint (no format {FORMAT!r}).")
+    config = _model_config(payload.get("model_config"))
+    state = _weights(payload.get("model"), config)
+    history = _history(_dict(payload.get("history", {}), "history"), state)
+    rest = {"train_config": _train_config(payload.get("train_config", {})),
+            "metrics": _metrics(payload.get("metrics", {})), "history": history,
+            "dataset": _scalars(payload.get("dataset", {}), "dataset"),
+            "torch_version": _text(payload.get("torch_version", "?"), "torch_version")}
+    return config, state, rest
+
+
+# --- the schema ---------------------------------------------------------------------------
+
+def _kind(value) -> str:
+    return {bool: "true/false", int: "a whole number", float: "a number", str: "text", list: "a list",
+            dict: "a table", type(None): "empty"}.get(type(value), f"a {type(value).__name__}")
+
+
+def _dict(value, where: str, max_keys: int | None = None) -> dict:
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise _Invalid(f"{where} should be a table of named values, but it is {_kind(value)}.")
+    if max_keys is not None and len(value) > max_keys:
+        raise _Invalid(f"{where} has {len(value):,} entries; at most {max_keys} are allowed.")
+    return value
+
+
+def _number(value, where: str, lo: float = -math.inf, hi: float = math.inf, finite: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Invalid(f"{where} should be a number, but it is {_kind(value)}.")
+    if isinstance(value, int) and abs(value) > 2**63:
+        raise _Invalid(f"{where} is far too large ({str(value)[:12]}…).")
+    if finite and not math.isfinite(value):
+        raise _Invalid(f"{where} is {value}, not a finite number.")
+    if math.isfinite(value) and not lo <= value <= hi:
+        raise _Invalid(f"{where} is {value:g}, outside {lo:g} to {hi:g}.")
+    return value
+
+
+def _whole(value, where: str, lo: int = 0, hi: int = 2**63 - 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(f"{where} should be a whole number, but it is {_kind(value)}.")
+    return int(_number(value, where, lo, hi))
+
+
+def _text(value, where: str) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"{where} should be text, but it is {_kind(value)}.")
+    if len(value) > MAX_TEXT:
+        raise _Invalid(f"{where} is {len(value):,} characters long; at most {MAX_TEXT} are allowed.")
+    return value
+
+
+def _scalar(value, where: str):
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return _text(value, where)
+    return _number(value, where)
+
+
+def _scalars(value, where: str) -> dict:
+    return {k: _scalar(v, f"{where}.{_key(k)}") for k, v in _dict(value, where, MAX_KEYS).items()}
+
+
+def _key(k: str) -> str:
+    return k if len(k) <= 40 else k[:40] + "…"
+
+
+def _list(value, where: str, max_len: int) -> list:
+    if not isinstance(value, list):
+        raise _Invalid(f"{where} should be a list, but it is {_kind(value)}.")
+    if len(value) > max_len:
+        raise _Invalid(f"{where} has {len(value):,} entries; at most {max_len:,} are allowed.")
+    return value
+
+
+class _Budget:
+    """How many more numbers a history may hold: a pickle can reference one long list from many
+    places for a few bytes each, so lengths alone do not bound the work or the memory."""
+
+    def __init__(self, n: int = MAX_NUMBERS):
+        self.left = n
+
+    def take(self, n: int, where: str) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise _Invalid(f"its history holds more than {MAX_NUMBERS:,} numbers in all (at {where}).")
+
+
+def _numbers(value, where: str, budget: _Budget, max_len: int = MAX_STEPS,
+             last_may_be_bad: bool = False) -> list[float]:
+    """A list of finite numbers; a diverged run records its one bad step last (loss, grad_norm)."""
+    items = _list(value, where, max_len)
+    n = len(items)
+    budget.take(n, where)
+    return [float(_number(v, f"{where}[{i}]", finite=not (last_may_be_bad and i == n - 1)))
+            for i, v in enumerate(items)]
+
+
+def _model_config(value) -> ModelConfig:
+    cfg = _dict(value, "model_config")
+    known = {f.name for f in fields(ModelConfig)}
+    unknown = sorted(set(cfg) - known)
+    if unknown:
+        raise _Invalid(f"model_config has a field this app does not know: {_key(unknown[0])!r}.")
+    rules = {"cell": lambda v, w: _choice(v, w, CELLS), "hidden_size": lambda v, w: _whole(v, w, 1, _model.MAX_HIDDEN),
+             "num_layers": lambda v, w: _whole(v, w, 1, 2), "bidirectional": _flag,
+             "nonlinearity": lambda v, w: _choice(v, w, ("tanh", "relu")),
+             "input_size": lambda v, w: _exactly(v, w, INPUT_SIZE, "pixels per row"),
+             "num_classes": lambda v, w: _exactly(v, w, NUM_CLASSES, "classes")}
+    return ModelConfig(**{k: rules[k](v, f"model_config.{k}") for k, v in cfg.items()})
+
+
+def _choice(value, where: str, options) -> str:
+    if value not in options or not isinstance(value, str):
+        raise _Invalid(f"{where} should be one of {', '.join(options)}, not {str(value)[:40]!r}.")
+    return value
+
+
+def _flag(value, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"{where} should be true or false, but it is {_kind(value)}.")
+    return value
+
+
+def _exactly(value, where: str, expected: int, what: str) -> int:
+    if _whole(value, where) != expected:
+        raise _Invalid(f"{where} is {value}; every model here reads MNIST, so it must be {expected} ({what}).")
+    return expected
+
+
+def _weights(value, config: ModelConfig) -> dict[str, torch.Tensor]:
+    """Exactly the tensors the config implies: same names and shapes, dense, finite floats."""
+    state = _dict(value, "model")
+    with torch.device("meta"):  # the shapes the config implies, without allocating them
+        expected = {k: tuple(v.shape) for k, v in build(config).state_dict().items()}
+    missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or extra:
+        which = f"lacks {missing[0]}" if missing else f"has an extra tensor {_key(extra[0])}"
+        raise _Invalid(f"its weights do not fit the {config.label} it describes: it {which}.")
+    for k, shape in expected.items():
+        t = state[k]
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.is_complex():
+            raise _Invalid(f"weight {k} should be a tensor of floating-point numbers, but it is {_kind(t)}.")
+        if tuple(t.shape) != shape:
+            raise _Invalid(f"weight {k} has shape {tuple(t.shape)}, but a {config.label} needs {shape}.")
+        if t.layout != torch.strided or not t.is_contiguous() or t.untyped_storage().nbytes() < t.nbytes:
+            raise _Invalid(f"weight {k} is not a plain dense tensor (a stretched or sparse view).")
+        if not torch.isfinite(t).all():
+            raise _Invalid(f"weight {k} holds NaN or infinite values, so the model cannot compute anything.")
+    return {k: state[k].float() for k in expected}
+
+
+def _train_config(value) -> dict:
+    """The recipe: known fields must make a valid TrainConfig; other entries plain values."""
+    from rnn_demo.train import TrainConfig
+    cfg = _scalars(value, "train_config")
+    known = {f.name for f in fields(TrainConfig)}
+    try:
+        TrainConfig(**{k: v for k, v in cfg.items() if k in known})
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _Invalid(f"train_config is not a recipe this app can use: {exc}.") from None
+    return cfg
+
+
+def _metrics(value) -> dict:
+    m = _scalars(value, "metrics")
+    for k in ("test_acc", "train_acc"):
+        if m.get(k) is not None:
+            m[k] = float(_number(m[k], f"metrics.{k}", 0.0, 1.0))
+    for k in ("steps", "params"):
+        if m.get(k) is not None:
+            _whole(m[k], f"metrics.{k}")
+    if m.get("seconds") is not None:
+        _number(m["seconds"], "metrics.seconds", 0.0)
+    return m
+
+
+def _history(h: dict, state: dict) -> dict:
+    """The known entries, checked; anything else in a history is dropped."""
+    out: dict = {}
+    budget = _Budget()
+    for k in ("loss", "grad_norm"):
+        if k in h:
+            out[k] = _numbers(h[k], f"history.{k}", budget, last_may_be_bad=True)
+    for k in ("batch_acc", "lr"):
+        if k in h:
+            out[k] = _numbers(h[k], f"history.{k}", budget)
+    if "evals" in h:
+        evals = _list(h["evals"], "history.evals", MAX_EVALS)
+        budget.take(5 * len(evals), "history.evals")
+        out["evals"] = [_eval(e, f"history.evals[{i}]") for i, e in enumerate(evals)]
+    if "param_summaries" in h:
+        names = set(state)
+        out["param_summaries"] = [_summary(s, f"history.param_summaries[{i}]", names, budget) for i, s in
+                                  enumerate(_list(h["param_summaries"], "history.param_summaries", MAX_SUMMARIES))]
+    for k in ("clip", "seconds"):
+        if k in h:
+            out[k] = float(_number(h[k], f"history.{k}", 0.0))
+    for k in ("steps_per_epoch", "total_steps"):
+        if k in h:
+            out[k] = _whole(h[k], f"history.{k}", 1)
+    if "status" in h:
+        out["status"] = _text(h["status"], "history.status")
+    return out
+
+
+def _eval(e, where: str) -> dict:
+    e = _dict(e, where)
+    row = {"step": _whole(e.get("step"), f"{where}.step"),
+           "epoch": float(_number(e.get("epoch", 0.0), f"{where}.epoch", 0.0)),
+           "seconds": float(_number(e.get("seconds", 0.0), f"{where}.seconds", 0.0))}
+    for k in ("train_acc", "test_acc"):
+        row[k] = None if e.get(k) is None else float(_number(e[k], f"{where}.{k}", 0.0, 1.0))
+    return row
+
+
+def _summary(s, where: str, names: set[str], budget: _Budget) -> dict:
+    s = _dict(s, where)
+    params = _dict(s.get("params"), f"{where}.params")
+    if set(params) != names:
+        raise _Invalid(f"{where}.params should summarise exactly the model's weights.")
+    out = {}
+    for name, p in params.items():
+        w = f"{where}.params.{name}"
+        p = _dict(p, w)
+        stats = {k: float(_number(p.get(k), f"{w}.{k}")) for k in ("mean", "std", "min", "max")}
+        edges = _numbers(p.get("edges"), f"{w}.edges", budget, MAX_BINS + 1)
+        hist = _list(p.get("hist"), f"{w}.hist", MAX_BINS)
+        budget.take(len(hist) + 4, w)
+        hist = [_whole(v, f"{w}.hist[{i}]") for i, v in enumerate(hist)]
+        if len(edges) != len(hist) + 1 or not hist:
+            raise _Invalid(f"{w} should have one more edge than it has histogram bins.")
+        out[name] = {**stats, "edges": edges, "hist": hist}
+    return {"epoch": _whole(s.get("epoch"), f"{where}.epoch"), "step": _whole(s.get("step"), f"{where}.step"),
+            "params": out}
 
 
 def list_checkpoints(*folders) -> list[Path]:
-    """*.pt files in the given folders, sorted by name, temporary files skipped."""
+    """*.pt files in the given folders, sorted by name, temporary and hidden files skipped."""
     found = []
     for folder in folders:
         folder = Path(folder)

@@ -84,19 +84,61 @@ def _missing_message(root: Path) -> str:
             "The app's pages still work on the bundled sample.")
 
 
+FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+         False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+IDX_MAGIC = {3: 2051, 1: 2049}  # images (N, 28, 28), labels (N,): unsigned bytes
+
+
+class DataCorrupt(DataUnavailable):
+    """An MNIST file is there but damaged; the message names the file and the problem."""
+
+
+def read_idx(path: Path, dims: int) -> np.ndarray:
+    """One of MNIST's raw IDX files (LeCun's format: magic, sizes, then unsigned bytes), checked."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataCorrupt(f"{path} cannot be read: {exc.strerror or exc}.") from None
+    header = 4 + 4 * dims
+    if len(raw) < header:
+        raise DataCorrupt(f"{path} is {len(raw)} bytes, too short to be an MNIST file (cut short?).")
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != IDX_MAGIC[dims]:
+        raise DataCorrupt(f"{path} is not an MNIST {'image' if dims == 3 else 'label'} file "
+                          f"(it starts with {raw[:4].hex()}, expected {IDX_MAGIC[dims]:08x}).")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims))
+    if dims == 3 and shape[1:] != (ROWS, COLS):
+        raise DataCorrupt(f"{path} holds images of {shape[1]} x {shape[2]} pixels, not 28 x 28.")
+    if shape[0] == 0:
+        raise DataCorrupt(f"{path} holds no digits.")
+    if len(raw) != header + int(np.prod(shape)):
+        raise DataCorrupt(f"{path} is {len(raw):,} bytes but says it holds {shape[0]:,} "
+                          f"{'images' if dims == 3 else 'labels'} ({header + int(np.prod(shape)):,} bytes): "
+                          "cut short or damaged.")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
 @functools.lru_cache(maxsize=4)
 def _load_mnist(root: Path, train: bool, download: bool) -> Digits:
-    from torchvision.datasets import MNIST
-
     if not mnist_available(root):
         if not download or not _online():
             raise DataUnavailable(_missing_message(root))
-    try:
-        ds = MNIST(str(root), train=train, download=download and not mnist_available(root))
-    except (RuntimeError, OSError) as exc:  # torchvision says "Dataset not found" or a URL error
-        raise DataUnavailable(_missing_message(root)) from exc
+        from torchvision.datasets import MNIST
+        try:  # torchvision only fetches the raw files; they are read and checked below
+            MNIST(str(root), train=train, download=True)
+        except (RuntimeError, OSError) as exc:  # torchvision says "Dataset not found" or a URL error
+            raise DataUnavailable(_missing_message(root)) from exc
+    raw = root / "MNIST" / "raw"
+    image_file, label_file = (raw / name for name in FILES[train])
+    images, labels = read_idx(image_file, 3), read_idx(label_file, 1)
+    if len(images) != len(labels):
+        raise DataCorrupt(f"{image_file} holds {len(images):,} images but {label_file} holds {len(labels):,} "
+                          "labels; they must match.")
+    if labels.max() > 9:
+        raise DataCorrupt(f"{label_file} holds the label {int(labels.max())}; digits are 0 to 9.")
     split = "train" if train else "test"
-    return Digits(ds.data.contiguous(), ds.targets.long().contiguous(), f"MNIST {split} ({root})")
+    return Digits(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)),
+                  f"MNIST {split} set ({len(labels):,} digits)")
 
 
 def load_mnist(train: bool = True, root: str | os.PathLike | None = None,
@@ -117,6 +159,8 @@ def load_test(root: str | os.PathLike | None = None) -> Digits:
     """The full test set where it is available, else the bundled sample."""
     try:
         return load_mnist(train=False, root=root, download=False)
+    except DataCorrupt:
+        raise  # damaged files are said, not silently replaced
     except DataUnavailable:
         return load_sample()
 

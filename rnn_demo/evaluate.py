@@ -17,7 +17,8 @@ from rnn_demo.train import accuracy
 
 def evaluate(ckpt: checkpoints.Checkpoint, digits: data.Digits) -> dict:
     acc, preds = accuracy(ckpt.model, digits)
-    per_class = {str(c): round((preds[digits.labels == c] == c).float().mean().item(), 4) for c in range(10)}
+    per_class = {str(c): (round((preds[digits.labels == c] == c).float().mean().item(), 4)
+                          if (digits.labels == c).any() else None) for c in range(10)}  # None: no such digit
     cfg = ckpt.model_config
     return {"checkpoint": str(ckpt.path), "accuracy": round(acc, 4), "n": len(digits), "per_class": per_class,
             "cell": cfg.cell, "bidirectional": cfg.bidirectional, "hidden_size": cfg.hidden_size,
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     with torch.inference_mode():
-        print(json.dumps(evaluate(ckpt, digits)))
+        print(json.dumps(evaluate(ckpt, digits), allow_nan=False))
     return 0
 
 

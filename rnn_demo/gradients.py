@@ -256,10 +256,19 @@ def make_sequences(images: torch.Tensor, kind: str = "rows", extra: int = 0, see
 
 # --- the interactive RNN: W_h rescaled to a spectral radius --------------------------------
 
+def finite_matrix(W: torch.Tensor, what: str = "W_h") -> torch.Tensor:
+    """W as float64, or ValueError when it holds NaN or inf: LAPACK's eigenvalue and SVD routines
+    must never see one (oneMKL's DGEBAL aborts the whole process on a NaN)."""
+    W = W.detach().double()
+    if not torch.isfinite(W).all():
+        raise ValueError(f"{what} holds NaN or infinite values, so its eigenvalues cannot be computed")
+    return W
+
+
 def spectral_radius(W: torch.Tensor) -> float:
     """Largest |eigenvalue| of a square matrix."""
     with threads.limit(LOOP_THREADS):
-        return float(torch.linalg.eigvals(W.detach().double()).abs().max())
+        return float(torch.linalg.eigvals(finite_matrix(W)).abs().max())
 
 
 def set_spectral_radius(W: torch.Tensor, rho: float) -> torch.Tensor:
@@ -327,13 +336,13 @@ def _rnn_experiment(weights, x, y, rho, activation) -> Experiment:
     if rho is not None and not (math.isfinite(rho) and rho > 0):
         raise ValueError(f"the spectral radius must be a positive number, not {rho}")
     # One eigendecomposition: rescaling W scales its eigenvalues alike.
-    eig = torch.linalg.eigvals(weights["W_hh"].detach().double())
+    eig = torch.linalg.eigvals(finite_matrix(weights["W_hh"]))
     current = float(eig.abs().max())
     if rho is not None and current == 0:
         raise ValueError("W_h has no non-zero eigenvalue, so it cannot be rescaled")
     scale = 1.0 if rho is None else rho / current
     W_hh, eig = weights["W_hh"] * scale, (eig * scale).numpy()
-    sigma_max = float(torch.linalg.svdvals(W_hh.detach().double())[0])
+    sigma_max = float(torch.linalg.svdvals(finite_matrix(W_hh, "the rescaled W_h"))[0])
     x = x.to(dtype)
     with torch.enable_grad():
         # s_0 = 0 as a leaf that asks for a gradient puts every s_t in the graph, without

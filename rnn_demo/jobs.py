@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from rnn_demo import checkpoints, data, threads
+from rnn_demo import checkpoints, data, store, threads
 from rnn_demo.model import ModelConfig
 from rnn_demo.train import TrainConfig, train
 
-NAME_PATTERN = re.compile(r"[^A-Za-z0-9_-]+")
-MAX_NAME = 40
+MAX_NAME = store.MAX_NAME
 HEARTBEAT_S = 30.0
 # Intra-op threads while a job trains. The demo's models are small: a second thread gains little,
 # and on a busy server a spinning OpenMP pool made each step 10 times slower (20 ms vs 280 ms
@@ -43,27 +42,11 @@ class Busy(JobError):
 
 
 def clean_name(name: str) -> str:
-    """A checkpoint name made safe as a file name: letters, digits, '-' and '_' only."""
-    cleaned = NAME_PATTERN.sub("-", (name or "").strip()).strip("-_")[:MAX_NAME]
-    if not cleaned:
-        raise JobError("Give the model a name (letters, digits, '-' or '_').")
-    return cleaned
-
-
-def check_name(name: str, user_dir: Path, shipped_dir: Path, overwrite: bool = False,
-               reserved: tuple[str, ...] = ()) -> Path:
-    """The file a new model called `name` goes to. Refuses the names of shipped models (they are
-    never overwritten from the browser) and, unless `overwrite`, a name the user already has."""
-    name = clean_name(name)
-    shipped = {p.stem.lower() for p in checkpoints.list_checkpoints(shipped_dir)} | {r.lower() for r in reserved}
-    if name.lower() in shipped:
-        raise JobError(f"'{name}' is the name of a shipped model, which the app never overwrites. "
-                       "Choose another name, e.g. 'my-" + name + "'.")
-    path = Path(user_dir) / f"{name}.pt"
-    if path.exists() and not overwrite:
-        raise JobError(f"You already have a model called '{name}'. Choose another name, or tick "
-                       "'replace my model of the same name'.")
-    return path
+    """A checkpoint name made safe as a file name (store.clean_name); JobError when empty."""
+    try:
+        return store.clean_name(name)
+    except store.BadName as exc:
+        raise JobError(str(exc)) from None
 
 
 def split_sample(sample: data.Digits, n_test: int = SAMPLE_TEST) -> tuple[data.Digits, data.Digits]:
@@ -87,8 +70,7 @@ class Job:
     """One training run and its shared progress. Read it through `snapshot()`."""
 
     id: int
-    name: str
-    path: Path
+    reservation: store.Reservation  # the name, held from the start until the file is saved
     model_config: ModelConfig
     train_config: TrainConfig
     data: str
@@ -96,6 +78,7 @@ class Job:
     heartbeat_s: float = HEARTBEAT_S
     alive: Callable[[], bool] | None = None  # is the owner's browser session still connected?
     loader: Callable[[str], tuple] = load_data
+    runs_dir: Path | None = None  # TensorBoard logs go to runs_dir/<the model's name> (tblog.py)
     status: str = "queued"  # queued | loading | running | saving | done | stopped | diverged | failed
     message: str = ""
     step: int = 0
@@ -110,13 +93,28 @@ class Job:
     history: dict | None = None
     metrics: dict | None = None
     saved: Path | None = None
+    unsaved: bytes | None = None  # the checkpoint, when it could not be written (a full disk)
     stop_reason: str = ""
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(16))  # finds the run after a reload
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _last_poll: float = field(default_factory=time.monotonic, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
+    @property
+    def name(self) -> str:
+        return self.reservation.name
+
+    @property
+    def path(self) -> Path:
+        return self.reservation.path
+
     # --- called from the page -------------------------------------------------------------
+    def adopt(self, owner: str, alive: Callable[[], bool] | None) -> None:
+        """The owner's tab was reloaded (a new session): it owns and watches the run now."""
+        with self._lock:
+            self.owner, self.alive, self._last_poll = owner, alive, time.monotonic()
+
     def touch(self) -> None:
         """The page is still watching (called on every poll)."""
         with self._lock:
@@ -152,7 +150,8 @@ class Job:
                     "train_s": running_s, "loss": list(self.loss), "batch_acc": list(self.batch_acc),
                     "grad_norm": list(self.grad_norm), "evals": [dict(e) for e in self.evals],
                     "clip": self.train_config.clip, "model": self.model_config.label, "data": self.data,
-                    "owner": self.owner, "saved": self.saved, "metrics": dict(self.metrics or {}),
+                    "owner": self.owner, "saved": self.saved, "unsaved": self.unsaved is not None,
+                    "metrics": dict(self.metrics or {}),
                     "history": self.history, "finished": self.finished_ok}
 
     # --- the training thread --------------------------------------------------------------
@@ -189,36 +188,48 @@ class Job:
                 setattr(self, k, v)
 
     def run(self) -> None:
-        """The whole job, on its own thread: load data, train, save. Never raises."""
+        """The whole job, on its own thread: load data, train, save. Never raises; the name stays
+        reserved until the file is saved, and a model that cannot be saved is kept in memory."""
         try:
-            self._set(status="loading")
-            train_data, test_data = self.loader(self.data)
-            cfg = self.train_config
-            total = cfg.total_steps(len(train_data))
-            self._set(status="running", total=total, train_started=time.time())
-            with threads.limit(TRAIN_THREADS):
-                result = train(self.model_config, cfg, train_data, test_data,
-                               on_step=self._on_step, should_stop=self._should_stop)
-            steps = len(result.history["batch_acc"])
-            message = result.message
-            if result.status == "stopped":
-                message = f"{self.stop_reason or 'Stopped'} after {steps} of {total} steps."
-            if steps == 0:
-                self._set(status=result.status if result.status != "done" else "failed", history=result.history,
-                          message=(message or "No step was taken") + " Nothing was saved.")
-                return
-            self._set(status="saving", history=result.history)
-            metrics = result.metrics
-            dataset = {"train": train_data.source + (" (first 800)" if self.data == "sample" else ""),
-                       "test": test_data.source
-                       + (f" (last {len(test_data)}, held out)" if self.data == "sample" else ""),
-                       "n_train": len(train_data), "n_test": len(test_data), "kind": self.data}
-            saved = checkpoints.save(self.path, result.model, cfg, metrics, result.history, dataset)
-            self._set(status=result.status, message=message, metrics=metrics, saved=saved)
+            self._run()
         except Exception as exc:  # the page shows the message; the server keeps running
             self._set(status="failed", message=f"Training failed: {exc}")
         finally:
+            self.reservation.release()
             self._set(finished=time.time())
+
+    def _run(self) -> None:
+        self._set(status="loading")
+        train_data, test_data = self.loader(self.data)
+        cfg = self.train_config
+        if self.runs_dir is not None:  # the name is final once reserved: the logs' folder is named after it
+            cfg = replace(cfg, tensorboard=str(Path(self.runs_dir) / self.name))
+        total = cfg.total_steps(len(train_data))
+        self._set(status="running", total=total, train_started=time.time())
+        with threads.limit(TRAIN_THREADS):
+            result = train(self.model_config, cfg, train_data, test_data,
+                           on_step=self._on_step, should_stop=self._should_stop)
+        steps = len(result.history["batch_acc"])
+        message = result.message
+        if result.status == "stopped":
+            message = f"{self.stop_reason or 'Stopped'} after {steps} of {total} steps."
+        if steps == 0:
+            self._set(status=result.status if result.status != "done" else "failed", history=result.history,
+                      message=(message or "No step was taken.") + " Nothing was saved.")
+            return
+        self._set(status="saving", history=result.history)
+        dataset = {"train": train_data.source + (" (first 800)" if self.data == "sample" else ""),
+                   "test": test_data.source + (f" (last {len(test_data)}, held out)" if self.data == "sample" else ""),
+                   "n_train": len(train_data), "n_test": len(test_data), "kind": self.data}
+        args = (result.model, cfg, result.metrics, result.history, dataset)
+        try:
+            saved = checkpoints.save(self.path, *args, overwrite=False)
+        except OSError as exc:  # a full disk, a folder gone read-only: keep the model for a download
+            self._set(status=result.status, metrics=result.metrics, unsaved=checkpoints.to_bytes_of(*args),
+                      message=(message + " " if message else "") + f"The model could not be saved on the server "
+                      f"({exc.strerror or exc}). Download it now to keep it; it is kept only until the next run.")
+            return
+        self._set(status=result.status, message=message, metrics=result.metrics, saved=saved)
 
 
 class JobManager:
@@ -242,17 +253,23 @@ class JobManager:
         with self._lock:
             return self._jobs.get(job_id)
 
+    def find(self, token: str | None) -> Job | None:
+        """The job a reloaded tab was watching (its token is in the page's URL)."""
+        with self._lock:
+            return next((j for j in self._jobs.values() if token and secrets.compare_digest(j.token, token)), None)
+
     def start(self, name: str, model_config: ModelConfig, train_config: TrainConfig, which: str,
-              user_dir, shipped_dir, owner: str = "", overwrite: bool = False,
-              alive: Callable[[], bool] | None = None, reserved: tuple[str, ...] = ()) -> Job:
-        """Start a training run on a background thread. Raises Busy when another run is going,
-        JobError for a bad name or data choice."""
+              user_dir, shipped=(), owner: str = "", alive: Callable[[], bool] | None = None,
+              free_name: bool = False, runs_dir=None) -> Job:
+        """Start a training run on a background thread, its name reserved until it is saved
+        (free_name: the first free one of name, name-2, ...). Raises Busy when another run is
+        going, JobError for a taken name or a bad data choice. runs_dir: write TensorBoard logs
+        into runs_dir/<name>."""
         if which not in DATASETS:
             raise JobError(f"data must be one of {', '.join(DATASETS)}, not {which!r}")
         if which == "mnist" and not data.mnist_available():
             raise JobError("The full MNIST is not on this machine. Set RNN_DEMO_DATA to a folder holding "
                            "MNIST/raw/*-ubyte and restart the app, or train on the bundled sample.")
-        path = check_name(name, user_dir, shipped_dir, overwrite, reserved)
         with self._lock:
             running = self._current
             if running is not None and not running.finished_ok:
@@ -262,8 +279,12 @@ class JobManager:
                 raise Busy(f"Only one training runs at a time on this server, and {who} is training "
                            f"'{running.name}' ({s['model']}, step {s['step']} of {s['total'] or '?'}{eta}). "
                            "Wait for it to finish, then start yours.")
-            job = Job(next(self._ids), path.stem, path, model_config, train_config, which, owner,
-                      self.heartbeat_s, alive, self.loader)
+            try:
+                reservation = (store.reserve_free if free_name else store.reserve)(user_dir, name, shipped)
+            except store.BadName as exc:
+                raise JobError(str(exc)) from None
+            job = Job(next(self._ids), reservation, model_config, train_config, which, owner,
+                      self.heartbeat_s, alive, self.loader, runs_dir=runs_dir)
             job._thread = threading.Thread(target=job.run, name=f"train-{job.id}", daemon=True)
             self._jobs[job.id] = job
             self._current = job
@@ -287,15 +308,25 @@ def config_for(which: str, cfg: TrainConfig, n_train: int | None = None) -> Trai
     return cfg
 
 
-def import_checkpoint(raw: bytes, filename: str, user_dir, shipped_dir, reserved: tuple[str, ...] = (),
-                      overwrite: bool = False) -> Path:
-    """Check an uploaded file is one of our checkpoints (safe load: weights and plain values
-    only), then save it into the user's folder under its cleaned file name. Raises
-    CheckpointError for a foreign or broken file, JobError for a name that is taken."""
+def upload_name(filename: str) -> str:
+    """The name an uploaded file asks for: its file name without .pt, cleaned ('uploaded' if
+    nothing is left of it)."""
+    try:
+        return store.clean_name(Path(filename).stem)
+    except store.BadName:
+        return "uploaded"
+
+
+def import_checkpoint(raw: bytes, filename: str, user_dir, shipped=()) -> Path:
+    """Check an uploaded file completely (checkpoints.load), then save it into the user's folder
+    under its file name, or the first free variant of it (name-2, ...): never over another model.
+    Raises CheckpointError for a file that is not a usable checkpoint."""
     import io
 
-    if len(raw) > checkpoints.MAX_BYTES:
-        raise checkpoints.CheckpointError(f"{filename}: {len(raw):,} bytes is too large for a checkpoint")
     ckpt = checkpoints.load(io.BytesIO(raw), name=filename)
-    path = check_name(Path(filename).stem, user_dir, shipped_dir, overwrite, reserved)
-    return checkpoints.save(path, ckpt.model, ckpt.train_config, ckpt.metrics, ckpt.history, ckpt.dataset)
+    try:
+        with store.reserve_free(user_dir, upload_name(filename), shipped) as reservation:
+            return checkpoints.save(reservation.path, ckpt.model, ckpt.train_config, ckpt.metrics, ckpt.history,
+                                    ckpt.dataset, overwrite=False)
+    except store.BadName as exc:
+        raise JobError(str(exc)) from None

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -26,6 +29,8 @@ OPTIMIZERS = ("rmsprop", "adam", "sgd")
 SCHEDULES = ("constant", "onecycle")
 INITS = ("default", "zeros", "orthogonal")
 HIST_BINS = 30
+MAX_STEPS = checkpoints.MAX_STEPS  # a longer run's history would not fit a checkpoint
+EXPLODED = 1e4  # a loss above this, or 100 times the first step's, counts as divergence
 
 
 @dataclass(frozen=True)
@@ -50,17 +55,29 @@ class TrainConfig:
         checks = [(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
                   (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
                   (self.init in INITS, f"initialisation must be one of {', '.join(INITS)}"),
-                  (math.isfinite(self.lr) and self.lr > 0, "learning rate must be a positive number"),
-                  (1 <= self.batch_size <= 8192, "batch size must be between 1 and 8192"),
+                  (_num(self.lr) and 0 < self.lr <= 1000, "learning rate must be a number above 0 and at most 1,000"),
+                  (_int(self.batch_size) and 1 <= self.batch_size <= 8192, "batch size must be between 1 and 8192"),
+                  (_num(self.epochs) and 0 <= self.epochs <= 1000, "epochs must be a number from 0 to 1,000"),
+                  (_int(self.iterations) and 0 <= self.iterations <= MAX_STEPS,
+                   f"iterations must be a whole number from 0 to {MAX_STEPS:,}"),
                   (self.iterations > 0 or self.epochs > 0, "train for at least one step"),
-                  (self.iterations >= 0 and self.epochs >= 0, "epochs and iterations cannot be negative"),
-                  (self.clip >= 0, "clipping threshold cannot be negative"),
-                  (0 < self.warmup < 1, "warm-up must be a fraction of the steps, between 0 and 1"),
-                  (0 <= self.label_smoothing < 1, "label smoothing must be at least 0 and below 1"),
+                  (_num(self.clip) and 0 <= self.clip <= 1e6, "clipping threshold must be a number, 0 or more"),
+                  (_num(self.warmup) and 0 < self.warmup < 1, "warm-up must be a fraction of the steps, between 0 and 1"),
+                  (_num(self.label_smoothing) and 0 <= self.label_smoothing < 1,
+                   "label smoothing must be at least 0 and below 1"),
+                  (_int(self.seed) and 0 <= self.seed < 2**63, "seed must be a whole number from 0 to 2^63 - 1"),
+                  (_int(self.eval_every) and 0 <= self.eval_every <= MAX_STEPS, "eval_every must be a whole number, 0 or more"),
+                  (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
                   (self.precision in ("fp32", "bf16"), "precision must be fp32 or bf16")]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+
+    def check_length(self, n_train: int) -> None:
+        """Refuse a run whose history would be too long to keep in a checkpoint."""
+        if self.total_steps(n_train) > MAX_STEPS:
+            raise ValueError(f"this run would take {self.total_steps(n_train):,} steps; at most {MAX_STEPS:,} "
+                             "fit in a checkpoint (fewer epochs or a larger batch)")
 
     def total_steps(self, n_train: int) -> int:
         if self.iterations > 0:
@@ -71,6 +88,14 @@ class TrainConfig:
         """The recipe, as a checkpoint keeps it: without the log folder, a path on the machine
         that trained it (checkpoints are downloaded and shared)."""
         return {k: v for k, v in asdict(self).items() if k != "tensorboard"}
+
+
+def _num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 # The seed's recipe: tanh RNN 128, RMSprop(lr=1e-3, decay 0.9), batch 128, 10,000 iterations.
@@ -158,6 +183,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
           should_stop: Callable[[], bool] | None = None) -> TrainResult:
     """Train a fresh model. Never raises on divergence: a NaN or inf loss or gradient ends the
     run with status 'diverged' and the weights from before that step."""
+    cfg.check_length(len(train_data))
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -166,11 +192,10 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     model.to(device).train()
     opt = make_optimizer(model.parameters(), cfg)
     total = cfg.total_steps(len(train_data))
-    # OneCycleLR divides by its warm-up's length in steps minus one: a warm-up of exactly one step
-    # (e.g. 0.25 of 4 steps: --sample --epochs 1) is nudged past it, still one step.
-    warmup = cfg.warmup if cfg.warmup * total != 1 else cfg.warmup * 1.001
-    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=warmup)
-             if cfg.schedule == "onecycle" else None)
+    sched = None
+    if cfg.schedule == "onecycle" and total >= 4:  # each phase needs two steps (OneCycleLR divides by them)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total,
+                                                    pct_start=min(max(cfg.warmup, 2 / total), 1 - 2 / total))
     x_all = data.to_sequences(train_data.images).to(device)  # (N, T, F) kept in memory
     y_all = train_data.labels.to(device)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
@@ -209,11 +234,12 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
             loss.backward()
             grad_norm = nn.utils.clip_grad_norm_(model.parameters(), cfg.clip if cfg.clip > 0 else float("inf"))
             loss_v, norm_v = loss.item(), grad_norm.item()
-            if not (math.isfinite(loss_v) and math.isfinite(norm_v)):
+            first_loss = history["loss"][0] if history["loss"] else loss_v
+            if not (math.isfinite(loss_v) and math.isfinite(norm_v)) or loss_v > min(EXPLODED, 100 * first_loss):
                 history["grad_norm"].append(norm_v)  # keep the bad step on record, then stop
                 history["loss"].append(loss_v)
                 status = "diverged"
-                message = (f"Training diverged at step {step + 1} (loss {loss_v}, gradient norm {norm_v}): "
+                message = (f"Training diverged at step {step + 1} (loss {loss_v:.4g}, gradient norm {norm_v:.4g}): "
                            "kept the weights from the step before. Try a lower learning rate or clipping.")
                 break
             opt.step()
@@ -273,18 +299,38 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_out(out: str) -> Path:
+    """The --out file can be written: not a folder, in a folder that exists and is writable."""
+    path = Path(out)
+    if not out or path.is_dir() or out.endswith(os.sep):
+        raise ValueError(f"--out {out!r} is a folder; give a file name such as {os.path.join(out or '.', 'model.pt')}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ValueError(f"--out: the folder {str(folder)!r} does not exist")
+    try:  # the only sure test: write a file there (root passes every permission check)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(f"--out: cannot write in {str(folder)!r} ({exc.strerror or exc})") from None
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
+    try:  # everything checked before a single step is trained, so no run is lost at the end
         overrides = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None}
         cfg = replace(PRESETS[args.preset], **overrides)
         model_cfg = ModelConfig(cell=args.cell, hidden_size=args.hidden, num_layers=args.layers,
                                 bidirectional=args.bidirectional)
+        pick_device(cfg.device)
+        check_out(args.out)
         if args.sample:
             train_data = test_data = data.load_sample()
         else:
             train_data, test_data = data.load_mnist(True, args.data), data.load_mnist(False, args.data)
-    except (ValueError, data.DataUnavailable) as exc:
+        cfg.check_length(len(train_data))
+    except (ValueError, OverflowError, data.DataUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"training {model_cfg.label} on {train_data.source}: {cfg.total_steps(len(train_data))} steps", flush=True)
@@ -300,9 +346,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     if result.message:
         print(result.message, file=sys.stderr)
-    checkpoints.save(args.out, result.model, cfg, result.metrics, result.history,
-                     dataset={"train": train_data.source, "test": test_data.source,
-                              "n_train": len(train_data), "n_test": len(test_data)})
+    try:
+        checkpoints.save(args.out, result.model, cfg, result.metrics, result.history,
+                         dataset={"train": train_data.source, "test": test_data.source,
+                                  "n_train": len(train_data), "n_test": len(test_data)})
+    except OSError as exc:
+        print(f"error: the trained model could not be written to {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     print(f"saved {args.out}: test accuracy {result.metrics['test_acc']:.4f} in {result.metrics['seconds']:.1f}s")
     return 0 if result.status == "done" else 1
 

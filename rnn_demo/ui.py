@@ -6,16 +6,18 @@ calls, figures out.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import gc
 import os
+import re
 import threading
 from pathlib import Path
 
 import streamlit as st
 
-from rnn_demo import checkpoints, data
+from rnn_demo import checkpoints, data, store
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_DIR = ROOT / "models"
@@ -47,10 +49,27 @@ DRAWN_DIGIT = "drawn_digit"  # uint8 (28, 28) array: the last digit drawn on the
 def setup(title: str) -> None:
     """Call first on every page."""
     st.set_page_config(page_title=f"{title} · RNN Explorer", page_icon="🔁", layout="wide")
-    _freeze_long_lived()
+    _once_per_server()
 
 
 @st.cache_resource(show_spinner=False)
+def _once_per_server() -> None:
+    """Remove what a server that died left in the model folder (reservations, temporary files),
+    then freeze the long-lived objects."""
+    store.clean(USER_DIR)
+    _freeze_long_lived()
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:^=&\"'])")
+
+
+def plain(text) -> str:
+    """Text that Streamlit's Markdown shows exactly as written: every character Markdown, LaTeX,
+    emoji shortcodes or colour directives could read is escaped, and lines are joined. Use it for
+    anything a user typed or uploaded (file names, model names, messages that quote them)."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(str(text).split()))
+
+
 def _freeze_long_lived() -> None:
     """Once per server: move what is alive now (torch, plotly, streamlit: ~270k objects, there for
     the server's lifetime) out of the garbage collector's reach. A full collection then scans
@@ -104,8 +123,32 @@ def one_at_a_time(answer: bool = False):
 
 
 def model_paths() -> dict[str, Path]:
-    """Name -> checkpoint file: shipped models first (fixed order), then the user's. The folders
-    are listed again only when they change (a page asks many times per run, for every session)."""
+    """Name -> checkpoint file of every model that loads: shipped models first (fixed order),
+    then the user's. The folders are listed again only when they change, and each file is read
+    and checked once per version (`_read`), so a page may ask many times per run."""
+    return {n: p for n, p in _all_paths().items() if _problem(p) is None}
+
+
+def unreadable_models() -> dict[str, str]:
+    """Name -> why, for every checkpoint file in the model folders that cannot be used."""
+    return {n: why for n, p in _all_paths().items() if (why := _problem(p)) is not None}
+
+
+def _problem(path: Path) -> str | None:
+    """Why a model file cannot be offered, or None. Its name is shown on every page, so it must
+    be a name the app could have given it (a file copied in by hand may be called anything)."""
+    try:
+        named_well = store.clean_name(path.stem) == path.stem
+    except store.BadName:
+        named_well = False
+    if not named_well:
+        return (f"{path.name}: its file name has characters a model name cannot have (only letters, digits, "
+                "'-' and '_'); rename the file to use it.")
+    found = _read(*_version(path))
+    return found if isinstance(found, str) else None
+
+
+def _all_paths() -> dict[str, Path]:
     return dict(_model_paths(*((str(d), _stamp(d)) for d in (SHIPPED_DIR, USER_DIR))))
 
 
@@ -126,23 +169,56 @@ def _model_paths(shipped: tuple[str, int | None], user: tuple[str, int | None]) 
     return ordered
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _load(path: str, mtime: float) -> checkpoints.Checkpoint:
-    return checkpoints.load(path)
+def _version(path: Path) -> tuple[str, str]:
+    """(path, stamp): the stamp changes whenever the file is rewritten (mtime and size)."""
+    try:
+        st_ = path.stat()
+        return str(path), f"{st_.st_mtime_ns}-{st_.st_size}"
+    except OSError:
+        return str(path), "gone"
 
 
-def model_version(name: str) -> tuple[str, float]:
-    """(path, mtime) of the named checkpoint: the key every cached result of a model is stored
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _read(path: str, stamp: str) -> checkpoints.Checkpoint | str:
+    """The checkpoint, or why it cannot be used (kept, so a bad file is read once, not per rerun)."""
+    try:
+        return checkpoints.load(path)
+    except checkpoints.CheckpointError as exc:
+        return str(exc)
+
+
+def _load(path: str, stamp: str) -> checkpoints.Checkpoint:
+    found = _read(path, stamp)
+    if isinstance(found, str):
+        raise checkpoints.CheckpointError(found)
+    return found
+
+
+def model_version(name: str) -> tuple[str, str]:
+    """(path, stamp) of the named checkpoint: the key every cached result of a model is stored
     under, so a retrained file is never served stale numbers. Raises CheckpointError."""
-    path = model_paths().get(name)
+    path = _all_paths().get(name)
     if path is None:
         raise checkpoints.CheckpointError(f"No model called {name!r}.")
-    return str(path), path.stat().st_mtime
+    return _version(path)
 
 
 def load_model(name: str) -> checkpoints.Checkpoint:
-    """The named checkpoint, loaded once per file version. Raises CheckpointError."""
+    """The named checkpoint, loaded and checked once per file version. Raises CheckpointError."""
     return _load(*model_version(name))
+
+
+def unreadable_note() -> None:
+    """One caption naming the model files that are not offered, and why (as plain text)."""
+    bad = unreadable_models()
+    if bad:
+        st.caption(plain(f"Not offered ({len(bad)} file{'s' if len(bad) > 1 else ''} that cannot be used): "
+                         + "; ".join(bad.values())))
+
+
+def shipped_names() -> tuple[str, ...]:
+    """Names no user model may take: the shipped models' (those in models/ and the usual four)."""
+    return tuple(dict.fromkeys((*SHIPPED, *(p.stem for p in checkpoints.list_checkpoints(SHIPPED_DIR)))))
 
 
 def model_picker(label: str = "Model", key: str = "model", default: str = "rnn", multi: bool = False,
@@ -154,8 +230,11 @@ def model_picker(label: str = "Model", key: str = "model", default: str = "rnn",
                  "Train one on the Train page, or reinstall the app.")
         st.stop()
     if multi:
-        return st.multiselect(label, names, default=[n for n in defaults if n in names], key=key)
-    return st.selectbox(label, names, index=names.index(default) if default in names else 0, key=key)
+        chosen = st.multiselect(label, names, default=[n for n in defaults if n in names], key=key)
+    else:
+        chosen = st.selectbox(label, names, index=names.index(default) if default in names else 0, key=key)
+    unreadable_note()
+    return chosen
 
 
 @st.cache_resource(show_spinner=False)
@@ -170,8 +249,45 @@ def friendly_errors(what: str = "This"):
     try:
         yield
     except (checkpoints.CheckpointError, data.DataUnavailable, ValueError) as exc:
-        st.error(f"{what} could not be shown: {exc}")
+        st.error(f"{what} could not be shown: {plain(exc)}")
         st.stop()
+
+
+# --- figures, built once per model version and setting ---------------------------------------
+
+CHARTS = 160  # figures kept (a two-model reading with its 28 frames is the largest, ~1.5 MB)
+
+
+@st.cache_resource(show_spinner=False)
+def _charts() -> tuple[collections.OrderedDict, threading.Lock]:
+    return collections.OrderedDict(), threading.Lock()
+
+
+def chart(build, *args, key: tuple, **kw):
+    """`build(*args, **kw)`, a figure, built once for `key` and then served from its kept plain
+    spec (`plots.Ready`): a class opening a page at once costs one build, not thirty. The key
+    must hold everything the figure depends on: the model versions (`model_version`) and the
+    settings; the builder's name is added to it."""
+    from rnn_demo import plots
+
+    kept, lock = _charts()
+    key = (build.__module__, build.__qualname__, *key)
+    with lock:
+        found = kept.get(key)
+        if found is not None:
+            kept.move_to_end(key)
+    if found is None:
+        found = plots.spec(build(*args, **kw))
+        with lock:
+            kept[key] = found
+            while len(kept) > CHARTS:
+                kept.popitem(last=False)
+    return plots.Ready(found)
+
+
+def versions(names) -> tuple:
+    """The version key of several models at once (for a figure that shows them all)."""
+    return tuple((n, *model_version(n)) for n in names)
 
 
 # --- Train and Compare pages ---------------------------------------------------------------
@@ -209,9 +325,9 @@ def test_set():
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _evaluation(path: str, mtime: float) -> dict:
+def _evaluation(path: str, stamp: str) -> dict:
     from rnn_demo import compare
-    return compare.evaluate(_load(path, mtime).model, test_set()[0])
+    return compare.evaluate(_load(path, stamp).model, test_set()[0])
 
 
 def evaluation(name: str) -> dict:
@@ -220,9 +336,9 @@ def evaluation(name: str) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _when_knows(path: str, mtime: float):
+def _when_knows(path: str, stamp: str):
     from rnn_demo import compare
-    return compare.when_it_knows(_load(path, mtime).model, sample())
+    return compare.when_it_knows(_load(path, stamp).model, sample())
 
 
 def when_it_knows(name: str):
@@ -231,9 +347,9 @@ def when_it_knows(name: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _grad_curve(path: str, mtime: float) -> dict:
+def _grad_curve(path: str, stamp: str) -> dict:
     from rnn_demo import compare
-    return compare.gradient_curve(_load(path, mtime).model, sample())
+    return compare.gradient_curve(_load(path, stamp).model, sample())
 
 
 def gradient_curve(name: str) -> dict:
@@ -242,10 +358,10 @@ def gradient_curve(name: str) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _reading(path: str, mtime: float, index: int) -> dict:
+def _reading(path: str, stamp: str, index: int) -> dict:
     from rnn_demo import compare
     s = sample()
-    return compare.reading_trace(_load(path, mtime).model, s.images[index], int(s.labels[index]))
+    return compare.reading_trace(_load(path, stamp).model, s.images[index], int(s.labels[index]))
 
 
 def reading_trace(name: str, index: int) -> dict:
@@ -267,7 +383,7 @@ GRADIENT_DIGITS = 256  # digits of the bundled sample behind every gradient curv
 
 
 @st.cache_data(show_spinner="Backpropagating through time…", max_entries=64)
-def _gradient_curves(name: str, path: str, mtime: float, n: int, at_init: bool):
+def _gradient_curves(name: str, path: str, stamp: str, n: int, at_init: bool):
     from rnn_demo import gradients
 
     ckpt = load_model(name)
@@ -308,12 +424,12 @@ def gradient_experiment(source: str, rho: float | None, activation: str, sequenc
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _digit_gradient_curves(path: str, mtime: float, digit_bytes: bytes):
+def _digit_gradient_curves(path: str, stamp: str, digit_bytes: bytes):
     import numpy as np
 
     from rnn_demo import gradients
     digit = np.frombuffer(digit_bytes, np.uint8).reshape(28, 28).copy()
-    return gradients.digit_norms(_load(path, mtime).model, digit)
+    return gradients.digit_norms(_load(path, stamp).model, digit)
 
 
 def digit_gradient_curves(name: str, digit) -> tuple[dict, int]:
@@ -323,7 +439,7 @@ def digit_gradient_curves(name: str, digit) -> tuple[dict, int]:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _training_norms(name: str, path: str, mtime: float):
+def _training_norms(name: str, path: str, stamp: str):
     from rnn_demo import gradients
 
     return gradients.training_norms(load_model(name).history)
@@ -341,9 +457,9 @@ def training_gradient_norms(name: str) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _digit_trace(path: str, mtime: float, image, label: int | None) -> dict:
+def _digit_trace(path: str, stamp: str, image, label: int | None) -> dict:
     from rnn_demo import analysis
-    return analysis.digit_trace(_load(path, mtime).model, image, label)
+    return analysis.digit_trace(_load(path, stamp).model, image, label)
 
 
 def digit_trace(name: str, image, label: int | None = None) -> dict:
@@ -353,9 +469,9 @@ def digit_trace(name: str, image, label: int | None = None) -> dict:
 
 
 @st.cache_data(show_spinner="Mapping the sample's hidden states (once per model)…", max_entries=16)
-def _sample_pca(path: str, mtime: float) -> dict:
+def _sample_pca(path: str, stamp: str) -> dict:
     from rnn_demo import analysis
-    return analysis.sample_pca(_load(path, mtime).model, sample())
+    return analysis.sample_pca(_load(path, stamp).model, sample())
 
 
 def sample_pca(name: str) -> dict:
@@ -379,7 +495,7 @@ def _draw_predictions(digit_bytes: bytes, versions: tuple) -> dict:
 
     from rnn_demo import attribution
     digit = np.frombuffer(digit_bytes, np.uint8).reshape(28, 28).copy()
-    return attribution.predict({n: _load(p, m).model for n, p, m in versions}, digit)
+    return attribution.predict({n: _load(p, s).model for n, p, s in versions}, digit)
 
 
 def draw_predictions(digit, names) -> dict:
@@ -395,7 +511,7 @@ def _draw_attribution(digit_bytes: bytes, versions: tuple) -> dict:
 
     from rnn_demo import attribution
     digit = np.frombuffer(digit_bytes, np.uint8).reshape(28, 28).copy()
-    return {n: attribution.row_attribution(_load(p, m).model, digit) for n, p, m in versions}
+    return {n: attribution.row_attribution(_load(p, s).model, digit) for n, p, s in versions}
 
 
 def draw_attribution(digit, names) -> dict:
@@ -406,15 +522,11 @@ def draw_attribution(digit, names) -> dict:
 
 def readable_models() -> tuple[dict[str, str], dict[str, str]]:
     """(name -> cell for every model that loads, name -> error message for those that do not)."""
-    cells, broken = {}, {}
+    cells = {}
     for name in model_paths():
-        try:
-            cfg = load_model(name).model_config
-        except checkpoints.CheckpointError as exc:
-            broken[name] = str(exc)
-            continue
+        cfg = load_model(name).model_config
         cells[name] = "birnn" if cfg.bidirectional and cfg.cell == "rnn" else cfg.cell
-    return cells, broken
+    return cells, unreadable_models()
 
 
 # --- Downloads (rnn_demo/export.py) ---
@@ -463,7 +575,12 @@ def digit_gif(name: str, image, label: int | None, quantity: str, quantity_name:
     return lambda: _digit_gif(*version, image, label, quantity, quantity_name)
 
 
-def run_dir(model_file_stem: str) -> Path:
-    """The folder of a model's TensorBoard logs when the Train page trains it: runs/<name>,
+def runs_dir() -> Path:
+    """Where the Train page's runs write their TensorBoard logs, one folder per model: runs/,
     beside the user's models folder."""
-    return USER_DIR.parent / "runs" / model_file_stem
+    return USER_DIR.parent / "runs"
+
+
+def run_dir(model_file_stem: str) -> Path:
+    """The folder of a model's TensorBoard logs when the Train page trained it: runs/<name>."""
+    return runs_dir() / model_file_stem

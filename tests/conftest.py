@@ -3,6 +3,7 @@ sample), tiny models, and for browser tests a Streamlit server plus headless Chr
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -53,6 +54,11 @@ def user_models(tmp_path, monkeypatch):
     return folder
 
 
+def shown(markdown: str) -> str:
+    """The text a reader sees for a Markdown body that ui.plain escaped (backslash escapes gone)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def poll(at, until, timeout: float = 60) -> None:
     """Rerun an AppTest until `until(at)` holds (a background job has moved on), or fail."""
     deadline = time.time() + timeout
@@ -73,10 +79,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
+def server_user_models(tmp_path_factory) -> Path:
+    """The browser server's folder of user models (trained or uploaded in the browser)."""
+    return tmp_path_factory.mktemp("browser_user_models")
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, server_user_models):
     """A real Streamlit server on localhost, for the whole browser session."""
     port = _free_port()
-    env = dict(os.environ, RNN_DEMO_USER_MODELS=str(tmp_path_factory.mktemp("browser_user_models")))
+    env = dict(os.environ, RNN_DEMO_USER_MODELS=str(server_user_models))
     log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.address", "127.0.0.1", "--server.port", str(port),

@@ -5,7 +5,7 @@ import time
 import pytest
 import torch
 
-from rnn_demo import checkpoints, jobs, train
+from rnn_demo import checkpoints, jobs, store, train
 from rnn_demo.model import ModelConfig, build
 
 TINY = ModelConfig(hidden_size=8)
@@ -18,10 +18,8 @@ def tiny_cfg(**kw) -> train.TrainConfig:
 
 @pytest.fixture
 def dirs(tmp_path):
-    shipped = tmp_path / "models"
-    shipped.mkdir()
-    checkpoints.save(shipped / "rnn.pt", build(TINY))
-    return tmp_path / "user", shipped
+    """The user's model folder, and the names of the shipped models (never taken by a user)."""
+    return tmp_path / "user", ("rnn", "lstm")
 
 
 @pytest.fixture
@@ -34,18 +32,20 @@ def small_loader(sample):
 def test_names_are_cleaned_and_shipped_names_refused(dirs):
     user, shipped = dirs
     assert jobs.clean_name("  my model!.pt ") == "my-model-pt"
-    assert jobs.check_name("../../etc/passwd", user, shipped) == user / "etc-passwd.pt"
-    with pytest.raises(jobs.JobError, match="shipped model"):
-        jobs.check_name("RNN", user, shipped)  # case-insensitive: rnn.pt is shipped
-    with pytest.raises(jobs.JobError, match="shipped model"):
-        jobs.check_name("lstm", user, shipped, reserved=("lstm",))  # not there yet, still reserved
+    assert jobs.clean_name("../../etc/passwd") == "etc-passwd"
+    assert jobs.clean_name("café") == "café" and jobs.clean_name("модель") == "модель"
+    assert jobs.clean_name("모델 하나") == "모델-하나"
     with pytest.raises(jobs.JobError, match="Give the model a name"):
-        jobs.check_name(" !! ", user, shipped)
-    user.mkdir()
-    (user / "mine.pt").write_bytes(b"x")
-    with pytest.raises(jobs.JobError, match="already have a model called 'mine'"):
-        jobs.check_name("mine", user, shipped)
-    assert jobs.check_name("mine", user, shipped, overwrite=True) == user / "mine.pt"
+        jobs.clean_name(" !! ")
+    with pytest.raises(store.BadName, match="shipped model"):
+        store.reserve(user, "RNN", shipped)  # case-insensitive
+    with store.reserve(user, "../mine", shipped) as r:
+        assert r.path == user / "mine.pt"
+        checkpoints.save(r.path, build(TINY), overwrite=False)
+    for other in ("mine", "MINE", "Mine"):  # one model, whatever the case
+        with pytest.raises(store.BadName, match="already a model called 'mine'"):
+            store.reserve(user, other, shipped)
+    assert store.reserve_free(user, "Mine", shipped).name == "Mine-2"
 
 
 def test_sample_split_holds_out_test_digits(sample):
@@ -156,10 +156,12 @@ def test_import_checkpoint(dirs, tmp_path, sample):
     assert saved == user / "theirs.pt"
     x = sample.sequences(slice(0, 5))
     assert torch.allclose(checkpoints.load(saved).model(x), model.eval()(x))
-    with pytest.raises(checkpoints.CheckpointError, match="not a readable checkpoint"):
+    with pytest.raises(checkpoints.CheckpointError, match="junk.pt: this is not a torch checkpoint file"):
         jobs.import_checkpoint(b"hello, not torch", "junk.pt", user, shipped)
-    with pytest.raises(jobs.JobError, match="shipped model"):
-        jobs.import_checkpoint(good, "rnn.pt", user, shipped)
+    # a taken name (a shipped model's, or another upload's) gets the next free one, never an overwrite
+    assert jobs.import_checkpoint(good, "rnn.pt", user, shipped) == user / "rnn-2.pt"
+    assert jobs.import_checkpoint(good, "THEIRS.pt", user, shipped) == user / "THEIRS-2.pt"
+    assert checkpoints.load(user / "theirs.pt").metrics["test_acc"] == 0.5
 
 
 def test_sample_runs_evaluate_about_twenty_times():

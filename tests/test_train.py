@@ -63,7 +63,7 @@ def test_nan_stops_training_with_the_last_good_weights(halves, monkeypatch):
     monkeypatch.setattr(train, "build", lambda cfg: model_ref.append(real_build(cfg)) or model_ref[0])
     monkeypatch.setattr(torch.optim.SGD, "step", step)
     result = train.train(ModelConfig("rnn", 16, nonlinearity="relu"),
-                         TrainConfig(optimizer="sgd", lr=1e6, clip=0, epochs=3, schedule="constant",
+                         TrainConfig(optimizer="sgd", lr=1e3, clip=0, epochs=3, schedule="constant",
                                      init="default"), tr)
     assert result.status == "diverged" and "lower learning rate" in result.message
     final = result.model.state_dict()
@@ -135,5 +135,7 @@ def test_the_rnn_recipe_trains_a_tanh_rnn_with_its_warmup_and_label_smoothing(ha
     e = cfg.label_smoothing
     floor = -(1 - e + e / 10) * math.log(1 - e + e / 10) - 9 * (e / 10) * math.log(e / 10)
     assert min(result.history["loss"]) >= floor - 1e-4
-    plain = train.train(ModelConfig("rnn", 64), replace(cfg, label_smoothing=0.0), tr, te)
-    assert min(plain.history["loss"]) < floor  # the same run without smoothing goes below it
+    # the same recipe without smoothing goes below it (trained longer: how soon it gets there
+    # depends on the CPU's kernels; 8 epochs reached 0.52 on one CPU and below 0.50 on another)
+    plain = train.train(ModelConfig("rnn", 64), replace(cfg, label_smoothing=0.0, epochs=16), tr, te)
+    assert min(plain.history["loss"]) < floor

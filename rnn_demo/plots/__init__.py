@@ -3,6 +3,7 @@
 One module per page's pictures (`explorer`, `gradients`, `drawing`, `training`); the visual
 constants every figure shares live here, in one place.
 """
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -81,3 +82,34 @@ def subplot_titles(titles: list[str], domains: list[list[float]]) -> list[dict]:
     """Titles centred above each subplot, as make_subplots writes them."""
     return [{"text": t, "x": (a + b) / 2, "y": 1.0, "xref": "paper", "yref": "paper", "xanchor": "center",
              "yanchor": "bottom", "showarrow": False, "font": {"size": 16}} for t, (a, b) in zip(titles, domains)]
+
+
+def spec(fig: go.Figure) -> dict:
+    """A finished figure as plain dicts, ready to keep and send: long lists of numbers become
+    numpy arrays (copied and serialised in one go, sent as binary)."""
+    def plain(v):
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            if len(v) >= 16 and all(type(x) in (int, float) for x in v) and any(type(x) is float for x in v):
+                return np.asarray(v, np.float64)
+            return [plain(x) for x in v]
+        return v
+    return plain(fig.to_plotly_json())
+
+
+class Ready(go.Figure):
+    """A figure whose spec (`spec`) was built once and is kept: Streamlit's plotly_chart takes a
+    figure's `to_dict()` and serialises it, so this hands over the kept dicts as they are,
+    without rebuilding, revalidating or deep-copying them on every visit. Nothing mutates them
+    (plotly.io.to_json only reads)."""
+
+    def __init__(self, spec: dict):
+        super().__init__({"data": [], "layout": {"template": {}}}, _validate=False)
+        self._spec = spec
+
+    def to_dict(self) -> dict:
+        return self._spec
+
+    def to_plotly_json(self) -> dict:
+        return self._spec
