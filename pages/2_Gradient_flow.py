@@ -68,7 +68,7 @@ else:
         plotted += [{**line, "name": f"{label}: {line['name']}"} for line in lines]
         with col:
             st.plotly_chart(ui.chart(gplots.norms_figure, lines, normalised, title=label,
-                                     key=(ui.versions(picked), normalised, label)), width="stretch",
+                                     key=(ui.versions(picked), normalised, label, ui.GRADIENT_DIGITS)), width="stretch",
                             key=f"grad_curves_{label}", config=ui.plot_config(f"gradient-{label}"))
     st.dataframe(factors, hide_index=True, width="stretch",
                  column_config={"row 1 / row 28 (median)": st.column_config.NumberColumn(format="%.2e"),
@@ -156,8 +156,9 @@ left, right = st.columns([3, 2])
 with left:
     line = {"name": f"{activation} RNN, ρ = {exp.rho:.2f}", "color": cell_color("rnn"), "curve": exp.curve}
     x_title = "step t (pixel read)" if sequence == "pixels" else "step t (row read)"
+    # every number behind the figures: the curves are over ui.GRADIENT_DIGITS digits
     setting = (source, None if source == "fresh" else ui.model_version(source), float(rho), activation, sequence,
-               int(extra))
+               int(extra), ui.GRADIENT_DIGITS)
     st.plotly_chart(ui.chart(gplots.norms_figure, [line], normalised, title=f"‖dL/ds_t‖ over {exp.steps} steps",
                              x_title=x_title, key=(*setting, normalised)), width="stretch", key="grad_experiment",
                     config=ui.plot_config(f"gradient-{activation}-rho-{exp.rho:.2f}"))
