@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import collections
 import json
 import os
 import random
@@ -39,7 +40,7 @@ import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from bench.load_browser import DIGITS, cpu_seconds, pct, start_server, stop_server, wobble
+from bench.load_browser import DIGITS, cpu_seconds, pct, rss_mb, start_server, stop_server, wobble
 
 streamlit.logger.set_log_level("error")  # ui's caches warn that there is no runtime here: none is needed
 from rnn_demo import attribution, canvas, checkpoints, ui  # noqa: E402
@@ -66,10 +67,14 @@ class Session:
         self.errors: list[str] = []
         self.ws = None
         self.canvas_id = self.page_hash = None
+        self.replica = ""  # behind a load balancer: which replica served this session
 
     async def open(self) -> None:
+        # A cookie of its own, as a browser has: nginx's sticky routing (deploy/) hashes on it.
         self.ws = await websockets.connect(f"{self.url}/_stcore/stream", subprotocols=["streamlit"],
-                                           max_size=None, open_timeout=TIMEOUT_S)
+                                           max_size=None, open_timeout=TIMEOUT_S,
+                                           additional_headers={"Cookie": f"rnn_route=learner-{self.index}"})
+        self.replica = self.ws.response.headers.get("X-Replica", "")
         msg = BackMsg()
         msg.rerun_script.page_name = "Draw"
         await self.ws.send(msg.SerializeToString())
@@ -169,45 +174,57 @@ async def measure(url: str, n: int, mode: str, args, models, server_pid: int) ->
     sessions = [Session(i, url, models) for i in range(n)]
     for s in sessions:  # opening is not what is measured
         await guarded(s, s.open(), "opening the Draw page")
+    rss0 = rss_mb(server_pid)
     cpu0 = cpu_seconds([server_pid]), time.process_time(), time.perf_counter()
     if mode == "together":
         await together(sessions, args.rounds)
     else:
         await classroom(sessions, args.seconds)
     cpu1 = cpu_seconds([server_pid]), time.process_time(), time.perf_counter()
+    rss1 = rss_mb(server_pid)  # every session still open, each having drawn
     for s in sessions:
         await s.close()
     lat = sorted(x for s in sessions for x in s.latencies)
-    return {"lat": lat, "runs": sorted(x for s in sessions for x in s.runs),
+    replicas = collections.Counter(s.replica for s in sessions if s.replica)
+    return {"lat": lat, "replicas": dict(sorted(replicas.items())), "runs": sorted(x for s in sessions for x in s.runs),
             "errors": [(s.index, e) for s in sessions for e in s.errors],
-            "server_cpu": cpu1[0] - cpu0[0], "client_cpu": cpu1[1] - cpu0[1], "wall": cpu1[2] - cpu0[2]}
+            "server_cpu": cpu1[0] - cpu0[0], "client_cpu": cpu1[1] - cpu0[1], "wall": cpu1[2] - cpu0[2],
+            "rss": rss1, "rss_per_session": (rss1 - rss0) / n}
 
 
 async def run(args) -> int:
     # the server gets an empty folder of its own for trained models: it shows the shipped ones
     models = {n: checkpoints.load(ui.SHIPPED_DIR / f"{n}.pt").model.eval() for n in ui.SHIPPED}
     with tempfile.TemporaryDirectory(prefix="rnn_load_") as tmp:
-        server = start_server(args.port, str(Path(tmp) / "user_models"), Path(tmp) / "streamlit.log")
-        url = f"ws://127.0.0.1:{args.port}"
+        # --url: an app already running (e.g. replicas behind nginx, deploy/); else our own server
+        server = None if args.url else start_server(args.port, str(Path(tmp) / "user_models"),
+                                                    Path(tmp) / "streamlit.log")
+        url = args.url.replace("http", "ws", 1) if args.url else f"ws://127.0.0.1:{args.port}"
+        pid = server.pid if server else -1  # the server's CPU is measured only when it is ours
         failed = 0
         try:
-            warm = await measure(url, 1, "together", argparse.Namespace(rounds=2), models, server.pid)
+            warm = await measure(url, 1, "together", argparse.Namespace(rounds=2), models, pid)
             print(f"warm-up (1 session, loads the models): {warm['lat'][-1] if warm['lat'] else float('nan'):.0f} ms"
                   + (f", errors: {warm['errors']}" if warm["errors"] else ""))
             print(f"server {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}")
             print(f"{'mode':>8} {'N':>3} {'draws':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'errors':>6} "
-                  f"{'page p95':>9} {'server CPU s':>12} {'client CPU s':>12} {'wall s':>7}")
+                  f"{'page p95':>9} {'server CPU s':>12} {'client CPU s':>12} {'wall s':>7} {'RSS MB':>7} "
+                  f"{'MB/session':>10}")
             for mode in args.modes:
                 for n in args.sessions:
-                    r = await measure(url, n, mode, args, models, server.pid)
+                    r = await measure(url, n, mode, args, models, pid)
                     lat, failed = r["lat"], failed + len(r["errors"])
                     print(f"{mode:>8} {n:>3} {len(lat):>6} {pct(lat, 50):7.0f} {pct(lat, 95):7.0f} "
                           f"{max(lat, default=float('nan')):7.0f} {len(r['errors']):>6} {pct(r['runs'], 95):9.0f} "
-                          f"{r['server_cpu']:12.1f} {r['client_cpu']:12.1f} {r['wall']:7.1f}", flush=True)
+                          f"{r['server_cpu']:12.1f} {r['client_cpu']:12.1f} {r['wall']:7.1f} {r['rss']:7.0f} "
+                          f"{r['rss_per_session']:10.1f}", flush=True)
+                    if r["replicas"]:
+                        print(f"      sessions per replica: " + ", ".join(f"{k} {v}" for k, v in r["replicas"].items()))
                     for i, e in r["errors"][:5]:
                         print(f"      session {i}: {e}")
         finally:
-            stop_server(server)
+            if server is not None:
+                stop_server(server)
     print("p50/p95/max: drawing sent -> every model's prediction received. page p95: -> the whole page "
           "(figures, row attribution) received. errors: failed checks or lost sessions. CPU s: the server's "
           "and this client's CPU seconds while measuring.")
@@ -221,6 +238,8 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="together: drawings per session, all at once")
     p.add_argument("--seconds", type=float, default=40, help="class: how long the class draws")
     p.add_argument("--port", type=int, default=8616)
+    p.add_argument("--url", default=None, help="measure an app already running there (e.g. nginx in front of "
+                                               "replicas, http://127.0.0.1:8080) instead of starting one")
     return asyncio.run(run(p.parse_args(argv)))
 
 

@@ -103,6 +103,17 @@ def cpu_seconds(pids) -> float:
     return total / tick
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB (nan when it is not ours to read)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def browser_pids() -> list[int]:
     """Our Chromium: the process started with TAG and all its descendants."""
     parents: dict[int, int] = {}

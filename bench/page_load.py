@@ -110,7 +110,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.page_load", description=__doc__.splitlines()[0])
     p.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 30])
     p.add_argument("--pages", nargs="+", default=PAGES)
-    p.add_argument("--port", type=int, default=8617)
+    p.add_argument("--port", type=int, default=8618)
     return asyncio.run(run(p.parse_args(argv)))
 
 

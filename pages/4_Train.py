@@ -128,8 +128,11 @@ if config_error is None:
     if which == "mnist" and not have_mnist:
         st.warning("Choose the bundled sample, or make the full MNIST available as described above.")
 
-busy = running is not None
-if busy and running.owner != me:
+remote = None if running is not None else jobs.elsewhere(ui.USER_DIR)  # a run on another replica
+if remote is not None:
+    st.warning(ui.plain(jobs.busy_message(remote, "someone on another server")))
+busy = running is not None or remote is not None
+if running is not None and running.owner != me:
     snap = running.snapshot()
     st.warning(ui.plain(f"Someone else is training '{snap['name']}' ({snap['model']}) on this server, step "
                         f"{snap['step']} of {snap['total'] or '?'}. Only one training runs at a time: wait for it "
@@ -180,7 +183,7 @@ def show_progress(job: jobs.Job, owner: bool) -> dict:
     return s
 
 
-job = mine if mine is not None else (running if busy else None)
+job = mine if mine is not None else running
 if job is not None:
     st.subheader(ui.plain("2. Training " + ("your model" if job.owner == me else "(someone else's run)")
                           + f": '{job.name}'"))

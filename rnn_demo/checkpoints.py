@@ -399,8 +399,9 @@ def _history(h: dict, state: dict) -> dict:
     for k in ("steps_per_epoch", "total_steps"):
         if k in h:
             out[k] = _whole(h[k], f"history.{k}", 1)
-    if "status" in h:
-        out["status"] = _text(h["status"], "history.status")
+    for k in ("status", "precision"):
+        if k in h:
+            out[k] = _text(h[k], f"history.{k}")
     return out
 
 

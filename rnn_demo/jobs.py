@@ -9,6 +9,7 @@ Python guarded by a lock. A page that stops polling (a closed tab) stops the run
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import secrets
@@ -24,6 +25,7 @@ from rnn_demo.train import TrainConfig, train
 
 MAX_NAME = store.MAX_NAME
 HEARTBEAT_S = 30.0
+RENEW_S = 2.0  # how often a run renews its lease (store.LEASE_S: when others may take it)
 # Intra-op threads while a job trains. The demo's models are small: a second thread gains little,
 # and on a busy server a spinning OpenMP pool made each step 10 times slower (20 ms vs 280 ms
 # for an RNN 64, batch 64; bench/train_job_speed.py). Set for the run, restored after.
@@ -71,6 +73,7 @@ class Job:
 
     id: int
     reservation: store.Reservation  # the name, held from the start until the file is saved
+    lease: store.Lease               # this server's turn to train, renewed while the run goes on
     model_config: ModelConfig
     train_config: TrainConfig
     data: str
@@ -99,6 +102,7 @@ class Job:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _last_poll: float = field(default_factory=time.monotonic, repr=False)
+    _last_renew: float = field(default=0.0, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
     @property
@@ -181,6 +185,21 @@ class Job:
             self.batch_acc.append(m["batch_acc"])
             if len(m["evals"]) != len(self.evals):
                 self.evals = [dict(e) for e in m["evals"]]
+        if time.monotonic() - self._last_renew > RENEW_S:
+            self.renew()
+
+    def renew(self) -> None:
+        """Tell the other servers sharing the model folder that this run is alive, and how far.
+        A write that fails (a full disk) is skipped: the run goes on, the lease ages meanwhile."""
+        self._last_renew = time.monotonic()
+        with self._lock:
+            elapsed = time.time() - (self.train_started or time.time())
+            eta = elapsed / self.step * (self.total - self.step) if self.step and self.total else None
+            note = {"name": self.name, "model": self.model_config.label, "step": self.step, "total": self.total,
+                    "eta_s": eta}
+        with contextlib.suppress(OSError):
+            self.lease.renew(note)
+            self.reservation.renew()
 
     def _set(self, **kw) -> None:
         with self._lock:
@@ -195,11 +214,14 @@ class Job:
         except Exception as exc:  # the page shows the message; the server keeps running
             self._set(status="failed", message=f"Training failed: {exc}")
         finally:
-            self.reservation.release()
+            with contextlib.suppress(OSError):
+                self.reservation.release()
+                self.lease.release()
             self._set(finished=time.time())
 
     def _run(self) -> None:
         self._set(status="loading")
+        self.renew()
         train_data, test_data = self.loader(self.data)
         cfg = self.train_config
         if self.runs_dir is not None:  # the name is final once reserved: the logs' folder is named after it
@@ -274,22 +296,37 @@ class JobManager:
             running = self._current
             if running is not None and not running.finished_ok:
                 s = running.snapshot()
-                eta = f", about {format_seconds(s['eta_s'])} left" if s["eta_s"] is not None else ""
-                who = "you" if owner and owner == running.owner else "someone else"
-                raise Busy(f"Only one training runs at a time on this server, and {who} is training "
-                           f"'{running.name}' ({s['model']}, step {s['step']} of {s['total'] or '?'}{eta}). "
-                           "Wait for it to finish, then start yours.")
+                raise Busy(busy_message(s, "you" if owner and owner == running.owner else "someone else"))
+            try:
+                lease = store.take_lease(user_dir, {"name": "?", "model": model_config.label, "step": 0})
+            except store.Busy as exc:  # a run on another server sharing the model folder
+                raise Busy(busy_message(exc.holder, "someone on another server")) from None
             try:
                 reservation = (store.reserve_free if free_name else store.reserve)(user_dir, name, shipped)
             except store.BadName as exc:
+                lease.release()
                 raise JobError(str(exc)) from None
-            job = Job(next(self._ids), reservation, model_config, train_config, which, owner,
+            job = Job(next(self._ids), reservation, lease, model_config, train_config, which, owner,
                       self.heartbeat_s, alive, self.loader, runs_dir=runs_dir)
             job._thread = threading.Thread(target=job.run, name=f"train-{job.id}", daemon=True)
             self._jobs[job.id] = job
             self._current = job
             job._thread.start()
         return job
+
+
+def busy_message(s: dict, who: str) -> str:
+    """'Only one training runs at a time ...' from a run's snapshot or a lease holder's note."""
+    eta = f", about {format_seconds(s.get('eta_s'))} left" if s.get("eta_s") is not None else ""
+    return (f"Only one training runs at a time, and {who} is training '{s.get('name', '?')}' "
+            f"({s.get('model', '?')}, step {s.get('step', 0)} of {s.get('total') or '?'}{eta}). "
+            "Wait for it to finish, then start yours.")
+
+
+def elsewhere(user_dir) -> dict | None:
+    """What a training on another server sharing the model folder last reported, or None."""
+    holder = store.lease_holder(user_dir)
+    return None if holder is None or holder.get("owner") == store.me() else holder
 
 
 def format_seconds(s: float | None) -> str:

@@ -6,9 +6,18 @@ server processes sharing the folder) can never both get a name, and the save its
 replace an existing file (`checkpoints.save(..., overwrite=False)`). Names keep Unicode letters
 and are compared case-insensitively (`mine`, `Mine` and `MINE` are one model). A reservation or
 temporary file left by a process that died is removed when the next server starts.
+
+The same folder holds the training lease: "one training at a time" for every server process
+that shares the folder (replicas behind a load balancer, see deploy/). Its holder rewrites it
+every few seconds with the run's progress; a lease whose process is gone (same host) or that
+has not been renewed for LEASE_S seconds (any host) is free again. A reservation held by a
+training is renewed with it.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import re
 import socket
@@ -21,6 +30,8 @@ from rnn_demo import checkpoints
 
 MAX_NAME = 40
 RESERVED = ".reserved"
+LEASE = ".training.lease"
+LEASE_S = float(os.environ.get("RNN_DEMO_LEASE_S", 30))  # a lease not renewed for this long is free
 
 
 class BadName(ValueError):
@@ -42,12 +53,14 @@ def key(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold()
 
 
-def _me() -> str:
+def me() -> str:
+    """This process, as reservations and the lease record it: 'host pid'."""
     return f"{socket.gethostname()} {os.getpid()}"
 
 
 def _alive(owner: str) -> bool:
-    """Is the process that wrote `owner` ("host pid") still running? Other hosts: assume so."""
+    """Is the process that wrote `owner` ("host pid") still running? Other hosts: assume so
+    (their files expire by age instead, `_stale`)."""
     try:
         host, pid = owner.split()
         if host != socket.gethostname():
@@ -72,6 +85,11 @@ class Reservation:
 
     def release(self) -> None:
         self.lock.unlink(missing_ok=True)
+
+    def renew(self) -> None:
+        """Still held (a long training): other hosts judge a reservation by its age."""
+        with contextlib.suppress(OSError):
+            os.utime(self.lock)
 
     def __enter__(self) -> "Reservation":
         return self
@@ -101,7 +119,7 @@ def reserve(folder, name: str, shipped=()) -> Reservation:
     fd, tmp = tempfile.mkstemp(prefix=f".{os.getpid()}.", suffix=".lock", dir=folder)
     try:
         with os.fdopen(fd, "w") as f:
-            f.write(_me())
+            f.write(me())
         for _ in range(2):
             try:
                 os.link(tmp, lock)
@@ -137,30 +155,111 @@ def reserve_free(folder, base: str, shipped=(), tries: int = 1000) -> Reservatio
 
 
 def _stale(lock: Path) -> bool:
+    """Left by a process that is gone (this host), or not renewed for LEASE_S (another host)."""
     try:
-        return not _alive(lock.read_text()[:200])
+        owner = lock.read_text()[:200].splitlines()[0] if lock.stat().st_size else ""
+        if owner.split(" ")[0:1] == [socket.gethostname()]:
+            return not _alive(owner)
+        return time.time() - lock.stat().st_mtime > LEASE_S
     except FileNotFoundError:
         return True
-    except OSError:
+    except (OSError, IndexError):
         return False
 
 
-def clean(folder) -> list[Path]:
-    """Remove what dead processes left behind: reservations, and checkpoints' temporary files
-    (`.NAME.PID.xxxx.tmp`, see checkpoints.save) whose process has gone. Returns what went."""
+# --- the training lease -------------------------------------------------------------------
+
+class Busy(ValueError):
+    """Another process holds the training lease; `holder` is what it last wrote (name, progress)."""
+
+    def __init__(self, holder: dict):
+        super().__init__(f"another server is training '{holder.get('name', '?')}'")
+        self.holder = holder
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path):
+    """Serialise lease changes between processes (flock on a file beside the models)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".training.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+class Lease:
+    """This process's right to train; `renew(info)` every few seconds, `release()` at the end."""
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / LEASE
+
+    def renew(self, info: dict) -> None:
+        _write_lease(self.path, info)
+
+    def release(self) -> None:
+        with _folder_lock(self.path.parent):
+            if _owner_of(self.path) == me():
+                self.path.unlink(missing_ok=True)
+
+
+def take_lease(folder, info: dict) -> Lease:
+    """The training lease of `folder`, or Busy with what its live holder last wrote."""
+    folder = Path(folder)
+    with _folder_lock(folder):
+        holder = lease_holder(folder)
+        if holder is not None:
+            raise Busy(holder)
+        _write_lease(folder / LEASE, info)
+    return Lease(folder)
+
+
+def lease_holder(folder) -> dict | None:
+    """What a live lease's holder last wrote (name, model, step, total, eta_s, owner), or None."""
+    path = Path(folder) / LEASE
+    if not path.exists() or _stale(path):
+        return None
+    try:
+        owner, info = path.read_text().split("\n", 1)
+        return {**json.loads(info), "owner": owner}
+    except (OSError, ValueError):
+        return {}
+
+
+def _owner_of(path: Path) -> str:
+    try:
+        return path.read_text()[:200].splitlines()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def _write_lease(path: Path, info: dict) -> None:
+    """First line: who holds it; then what it is doing. Replaced in one rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.getpid()}.", suffix=".lock", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(me() + "\n" + json.dumps(info))
+    os.replace(tmp, path)
+
+
+def clean(folder, max_age_s: float = 600) -> list[Path]:
+    """Remove what dead processes left behind: stale reservations, and temporary files (a
+    checkpoint being written, a lock being made: seconds at most) older than max_age_s, whoever
+    made them (replicas on other hosts share the folder). Returns what went."""
     folder = Path(folder)
     gone = []
     if not folder.is_dir():
         return gone
-    host = socket.gethostname()
+    now = time.time()
     for p in folder.glob(f".*{RESERVED}"):
         if _stale(p):
             p.unlink(missing_ok=True)
             gone.append(p)
     for p in [*folder.glob(".*.tmp"), *folder.glob(".*.lock")]:
-        m = re.search(r"\.(\d+)\.[^.]+\.(tmp|lock)$", p.name)
-        old = time.time() - p.stat().st_mtime > 24 * 3600 if p.exists() else False
-        if (m and not _alive(f"{host} {m.group(1)}")) or old:
-            p.unlink(missing_ok=True)
-            gone.append(p)
+        if p.name == ".training.lock":  # the lease's flock file stays
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            if now - p.stat().st_mtime > max_age_s:
+                p.unlink(missing_ok=True)
+                gone.append(p)
     return gone

@@ -22,7 +22,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from rnn_demo import checkpoints, data, tblog
+from rnn_demo import checkpoints, data, precision, tblog
 from rnn_demo.model import ModelConfig, SequenceClassifier, build, count_params, initialise
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
@@ -48,7 +48,7 @@ class TrainConfig:
     seed: int = 0
     eval_every: int = 0          # steps between test evaluations (0 = once per epoch)
     device: str = "auto"         # auto (cuda when torch sees one) | cpu | cuda
-    precision: str = "fp32"      # fp32 | bf16 (autocast: bfloat16 matrix products, fp32 weights)
+    precision: str = "fp32"      # fp32 | bf16 (autocast: bfloat16 products, fp32 weights) | auto (precision.py)
     tensorboard: str = ""        # folder for TensorBoard event files (rnn_demo/tblog.py); "" = none
 
     def __post_init__(self):
@@ -68,7 +68,7 @@ class TrainConfig:
                   (_int(self.seed) and 0 <= self.seed < 2**63, "seed must be a whole number from 0 to 2^63 - 1"),
                   (_int(self.eval_every) and 0 <= self.eval_every <= MAX_STEPS, "eval_every must be a whole number, 0 or more"),
                   (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
-                  (self.precision in ("fp32", "bf16"), "precision must be fp32 or bf16")]
+                  (self.precision in precision.CHOICES, "precision must be auto, fp32 or bf16")]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
@@ -114,8 +114,8 @@ PRESETS: dict[str, TrainConfig] = {
 # plain recipe ended at 97.42%.
 FAST: dict[str, TrainConfig] = {"rnn": TrainConfig(lr=3e-3, batch_size=128, epochs=4, clip=5.0, warmup=0.1,
                                                    label_smoothing=0.1),
-                                # bfloat16 products (CPU AMX / AVX512-BF16 or a GPU): 40% faster here
-                                "lstm": TrainConfig(lr=3e-3, batch_size=128, epochs=3.5, precision="bf16"),
+                                # bfloat16 products where they are faster (AMX or a GPU: 40%; precision.py)
+                                "lstm": TrainConfig(lr=3e-3, batch_size=128, epochs=3.5, precision="auto"),
                                 "gru": TrainConfig(lr=3e-3, batch_size=128, epochs=3)}
 
 
@@ -190,6 +190,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     model = build(model_cfg)
     initialise(model, cfg.init, gen)
     model.to(device).train()
+    bf16 = precision.resolve(cfg.precision, model, cfg.batch_size, device) == "bf16"
     opt = make_optimizer(model.parameters(), cfg)
     total = cfg.total_steps(len(train_data))
     sched = None
@@ -204,6 +205,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     history = {"loss": [], "batch_acc": [], "grad_norm": [], "lr": [], "evals": [],
                "param_summaries": [{"epoch": 0, "step": 0, "params": param_summaries(model)}],
                "clip": cfg.clip, "steps_per_epoch": steps_per_epoch, "total_steps": total,
+               "precision": "bf16" if bf16 else "fp32",
                "seconds": 0.0}
     status, message = "done", ""
     tb = tblog.TensorBoardLog(cfg.tensorboard) if cfg.tensorboard else None
@@ -228,7 +230,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
             t0 = time.perf_counter()
             x, y = x_all[idx], y_all[idx]
             opt.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 logits = model(x)
                 loss = loss_fn(logits.float(), y)
             loss.backward()

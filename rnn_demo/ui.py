@@ -126,15 +126,31 @@ def model_paths() -> dict[str, Path]:
     """Name -> checkpoint file of every model that loads: shipped models first (fixed order),
     then the user's. The folders are listed again only when they change, and each file is read
     and checked once per version (`_read`), so a page may ask many times per run."""
-    return {n: p for n, p in _all_paths().items() if _problem(p) is None}
+    return dict(_sorted_out(_stamps())[0])
 
 
 def unreadable_models() -> dict[str, str]:
     """Name -> why, for every checkpoint file in the model folders that cannot be used."""
-    return {n: why for n, p in _all_paths().items() if (why := _problem(p)) is not None}
+    return dict(_sorted_out(_stamps())[1])
 
 
-def _problem(path: Path) -> str | None:
+def _stamps() -> tuple:
+    return tuple((n, *_version(p)) for n, p in _all_paths().items())
+
+
+@functools.lru_cache(maxsize=8)
+def _sorted_out(stamps: tuple) -> tuple[dict[str, Path], dict[str, str]]:
+    usable, unusable = {}, {}
+    for name, path, stamp in stamps:
+        why = _problem(Path(path), stamp)
+        if why is None:
+            usable[name] = Path(path)
+        else:
+            unusable[name] = why
+    return usable, unusable
+
+
+def _problem(path: Path, stamp: str) -> str | None:
     """Why a model file cannot be offered, or None. Its name is shown on every page, so it must
     be a name the app could have given it (a file copied in by hand may be called anything)."""
     try:
@@ -144,7 +160,7 @@ def _problem(path: Path) -> str | None:
     if not named_well:
         return (f"{path.name}: its file name has characters a model name cannot have (only letters, digits, "
                 "'-' and '_'); rename the file to use it.")
-    found = _read(*_version(path))
+    found = _read(str(path), stamp)
     return found if isinstance(found, str) else None
 
 

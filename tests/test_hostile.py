@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -68,6 +69,11 @@ def refused(raw: bytes, name: str = "x.pt") -> str:
     message = str(info.value)
     assert message.startswith(name) and "\n" not in message and "Traceback" not in message
     return message
+
+
+def files(folder: Path) -> list[str]:
+    """What a folder of models holds, but the lease's lock file (always there once a run started)."""
+    return sorted(p.name for p in folder.iterdir() if p.name != ".training.lock")
 
 
 def test_the_good_payload_loads(good):
@@ -320,14 +326,13 @@ def test_an_upload_during_a_training_of_the_same_name_gets_another_name(tmp_path
     user = tmp_path / "user"
     mgr = jobs.JobManager(loader=loader)
     job = mgr.start("Mine", TINY, train.TrainConfig(batch_size=32, iterations=2), "sample", user, ("rnn",))
-    with pytest.raises(jobs.JobError, match="being used right now by a training or an upload"):
-        mgr._current = None  # even a second server's run could not take it
-        mgr.start("mine", TINY, train.TrainConfig(batch_size=32, iterations=2), "sample", user, ("rnn",))
+    with pytest.raises(store.BadName, match="being used right now by a training or an upload"):
+        store.reserve(user, "mine")  # the running training holds it
     uploaded = jobs.import_checkpoint(dump(good), "mine.pt", user, ("rnn",))
     assert uploaded.name == "mine-2.pt"
     release.set()
     assert job.wait(60) and job.snapshot()["saved"] == user / "Mine.pt"
-    assert sorted(p.name for p in user.iterdir()) == ["Mine.pt", "mine-2.pt"]
+    assert files(user) == ["Mine.pt", "mine-2.pt"]  # and no reservation, lease or temporary file
 
 
 def test_a_full_disk_keeps_the_trained_model_for_a_download(tmp_path, sample, monkeypatch):
@@ -346,7 +351,7 @@ def test_a_full_disk_keeps_the_trained_model_for_a_download(tmp_path, sample, mo
     assert "could not be saved on the server (No space left on device). Download it now" in s["message"]
     ckpt = checkpoints.load(io.BytesIO(job.unsaved))
     assert ckpt.history["loss"] == s["loss"]
-    assert not list(user.glob(".*"))  # the name is free again
+    assert files(user) == []  # the name and the lease are free again
 
 
 def test_a_reloaded_tab_finds_its_run_by_the_token_in_its_url(tmp_path, sample):
@@ -356,7 +361,6 @@ def test_a_reloaded_tab_finds_its_run_by_the_token_in_its_url(tmp_path, sample):
                     owner="old-tab", alive=lambda: False)
     assert mgr.find(job.token) is job and mgr.find("guess") is None and mgr.find(None) is None
     job.adopt("new-tab", lambda: True)
-    import time
     time.sleep(1.5)  # past the heartbeat: the new tab is connected, so the run goes on
     assert not job.finished_ok and job.snapshot()["owner"] == "new-tab"
     job.stop("test over")
@@ -365,13 +369,21 @@ def test_a_reloaded_tab_finds_its_run_by_the_token_in_its_url(tmp_path, sample):
 
 def test_what_dead_processes_left_is_cleaned_at_start(tmp_path):
     dead = 2**22 + 12345  # above any pid this machine hands out
-    (tmp_path / f".mine.pt.{dead}.abc123.tmp").write_bytes(b"half")
+    host = os.uname().nodename
+    half = tmp_path / f".mine.pt.{dead}.abc123.tmp"
+    half.write_bytes(b"half")
+    os.utime(half, (time.time() - 3600,) * 2)  # an hour old: no save takes that long
     (tmp_path / f".mine.pt.{os.getpid()}.def456.tmp").write_bytes(b"being written")
-    (tmp_path / ".gone.reserved").write_text(f"{os.uname().nodename} {dead}")
-    (tmp_path / ".held.reserved").write_text(f"{os.uname().nodename} {os.getpid()}")
+    (tmp_path / ".gone.reserved").write_text(f"{host} {dead}")
+    (tmp_path / ".held.reserved").write_text(f"{host} {os.getpid()}")
+    elsewhere = tmp_path / ".far.reserved"  # another host's: judged by age
+    elsewhere.write_text("other-host 1")
+    (tmp_path / ".near.reserved").write_text("other-host 2")
+    os.utime(elsewhere, (time.time() - store.LEASE_S - 5,) * 2)
     gone = store.clean(tmp_path)
-    assert sorted(p.name for p in gone) == [".gone.reserved", f".mine.pt.{dead}.abc123.tmp"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".held.reserved", f".mine.pt.{os.getpid()}.def456.tmp"]
+    assert sorted(p.name for p in gone) == [".far.reserved", ".gone.reserved", half.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".held.reserved", f".mine.pt.{os.getpid()}.def456.tmp",
+                                                          ".near.reserved"]
     store.reserve(tmp_path, "gone").release()  # a dead process's reservation does not block the name
 
 

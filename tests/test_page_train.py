@@ -88,7 +88,7 @@ def test_a_full_disk_offers_the_model_as_a_download(at, user_models, monkeypatch
     assert "could not be saved on the server (No space left on device). Download it now" in shown(at.warning[0].value)
     button = at.get("download_button")
     assert any("no-room.pt (not saved on the server)" in b.proto.label for b in button)
-    assert not list(user_models.glob("*.pt")) and not list(user_models.glob(".*"))  # and the name is free again
+    assert [p.name for p in user_models.iterdir()] == [".training.lock"]  # the name and the lease are free again
 
 
 def test_a_reloaded_tab_finds_its_run_again(at, user_models, monkeypatch):

@@ -139,3 +139,27 @@ def test_the_rnn_recipe_trains_a_tanh_rnn_with_its_warmup_and_label_smoothing(ha
     # depends on the CPU's kernels; 8 epochs reached 0.52 on one CPU and below 0.50 on another)
     plain = train.train(ModelConfig("rnn", 64), replace(cfg, label_smoothing=0.0, epochs=16), tr, te)
     assert min(plain.history["loss"]) < floor
+
+
+def test_auto_precision_is_chosen_by_the_machine_and_recorded(halves, monkeypatch):
+    """precision='auto': a CPU with AMX takes bf16 without timing; any other CPU times a step each
+    way and takes bf16 only when it is clearly faster; the run records what it used."""
+    from rnn_demo import precision
+    from rnn_demo.model import build
+    tr, te = halves
+    lstm, cpu = ModelConfig("lstm", 16), torch.device("cpu")
+    real_step_ms = precision.step_ms
+    times = real_step_ms(build(lstm), 32, steps=2, warmup=1)  # the real timing, each way
+    assert set(times) == {"fp32", "bf16"} and all(t > 0 for t in times.values())
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx512f", "amx_bf16", "amx_tile"})
+    monkeypatch.setattr(precision, "step_ms", lambda *a, **k: pytest.fail("AMX needs no timing"))
+    assert precision.resolve("auto", build(lstm), 64, cpu) == "bf16"
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    for fp32, bf16, chosen in [(10.0, 16.0, "fp32"), (10.0, 9.5, "fp32"), (10.0, 6.0, "bf16")]:
+        precision._timed_choice.cache_clear()
+        monkeypatch.setattr(precision, "step_ms", lambda *a, _t={"fp32": fp32, "bf16": bf16}, **k: _t)
+        assert precision.resolve("auto", build(lstm), 64, cpu) == chosen
+        result = train.train(lstm, TrainConfig(batch_size=100, iterations=2, precision="auto"), tr, te)
+        assert result.history["precision"] == chosen
+    assert precision.resolve("fp32", build(lstm), 64, cpu) == "fp32"  # a forced choice is kept
+    precision._timed_choice.cache_clear()

@@ -66,3 +66,50 @@ def test_model_paths_follow_the_folder(tmp_path, monkeypatch):
     assert ui.model_paths()["mine"] == tmp_path / "mine.pt"
     (tmp_path / "mine.pt").unlink()
     assert "mine" not in ui.model_paths()
+
+
+def _decoded(v):
+    """A figure's JSON with Plotly's binary arrays decoded and numbers as floats, to compare
+    the same figure sent two ways (lists or numpy arrays)."""
+    import base64
+
+    import numpy as np
+    if isinstance(v, dict) and "bdata" in v:
+        out = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        shape = v.get("shape")
+        out = out.reshape([int(n) for n in str(shape).split(",")]) if shape else out
+        return [_decoded(x) for x in out.tolist()]
+    if isinstance(v, dict):
+        return {k: _decoded(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_decoded(x) for x in v]
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return "NaN" if v != v else float(v)  # NaN (a gap) equals NaN here
+    return v
+
+
+def test_a_kept_figure_sends_exactly_what_its_builder_drew(sample):
+    """ui.chart builds once per key and hands Streamlit the kept spec: what is sent equals the
+    builder's own figure, number for number, on the first visit and on every later one."""
+    import json
+
+    import plotly.io as pio
+
+    from rnn_demo import analysis, plots
+    from rnn_demo.plots import explorer, training
+    ckpt = ui.load_model("lstm")
+    trace = analysis.digit_trace(ckpt.model, sample.images[3], int(sample.labels[3]))
+    built = []
+
+    def counted(*a, **k):
+        built.append(1)
+        return explorer.explorer_figure(*a, **k)
+
+    for build, args, key in [(counted, (trace, "c", "cell state c_t"), ("test", 3)),
+                             (training.weight_summaries, (ckpt.history["param_summaries"],), ("test", 4))]:
+        direct = json.loads(pio.to_json(build(*args), validate=False))
+        for _ in range(3):
+            sent = ui.chart(build, *args, key=key)
+            assert isinstance(sent, plots.Ready)
+            assert _decoded(json.loads(pio.to_json(sent.to_dict(), validate=False))) == _decoded(direct)
+    assert len(built) == 2  # once for the direct figure, once for the kept one: not per visit

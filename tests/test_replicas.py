@@ -1,0 +1,264 @@
+"""Two app replicas behind a real nginx with the repo's config (deploy/nginx/), sharing one
+folder of trained models, checked through nginx as learners use them:
+
+- a browser (its cookie) sticks to one replica, page loads and websocket alike, and different
+  browsers are spread over both;
+- learners on both replicas draw at once and each gets the models' own answers (bench/load.py);
+- a model trained through replica A is listed through replica B, without a restart;
+- while A trains, a learner on B cannot start a second training (the lease in the shared folder);
+- when A is killed (SIGKILL) mid-training, its lease is free: B's learners train and keep working.
+Each learner is a websocket session speaking Streamlit's protocol (as bench/load.py does).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from websockets.sync.client import connect
+
+from tests.conftest import ROOT, _free_port
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+TEMPLATE = ROOT / "deploy" / "nginx" / "rnn-explorer.conf.template"
+WARNING, SUCCESS = 2, 4  # Alert.Format
+
+
+def nginx_conf(tmp: Path, listen: int, upstreams: list[int]) -> Path:
+    """The repo's template filled in as the nginx image's envsubst does, in a minimal main config."""
+    site = TEMPLATE.read_text().replace("${RNN_LISTEN}", f"127.0.0.1:{listen}").replace(
+        "${RNN_UPSTREAMS}", " ".join(f"server 127.0.0.1:{p};" for p in upstreams))
+    (tmp / "site.conf").write_text(site)
+    conf = tmp / "nginx.conf"
+    conf.write_text(f"""
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log {tmp}/access.log;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    include {tmp}/site.conf;
+}}
+""")
+    return conf
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, what: str, timeout: float = 90) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited")
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
+                return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"{what} did not become healthy")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    if not Path(NGINX).exists():
+        if os.environ.get("CI"):
+            pytest.fail("nginx not found; .ci/run must install it (apt-get install nginx)")
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    tmp = tmp_path_factory.mktemp("replicas")
+    shared = tmp / "user_models"
+    env = dict(os.environ, RNN_DEMO_USER_MODELS=str(shared), RNN_DEMO_LEASE_S="3",
+               STREAMLIT_SERVER_COOKIE_SECRET="one-secret-for-every-replica")
+    env.pop("RNN_DEMO_DATA", None)  # the bundled sample: trainings of a few seconds
+    ports = [_free_port(), _free_port()]
+    apps = [subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(p),
+                              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+                             cwd=ROOT, env=env, stdout=open(tmp / f"app{p}.log", "w"), stderr=subprocess.STDOUT)
+            for p in ports]
+    listen = _free_port()
+    conf = nginx_conf(tmp, listen, ports)
+    subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(tmp)], check=True, capture_output=True)
+    proxy = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp), "-g", "daemon off;"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for p, app in zip(ports, apps):
+            wait_healthy(f"http://127.0.0.1:{p}", app, f"replica on port {p}")
+        url = f"http://127.0.0.1:{listen}"
+        wait_healthy(url, proxy, "nginx")
+        yield {"url": url, "ports": ports, "apps": dict(zip(ports, apps)), "shared": shared}
+    finally:
+        for proc in [proxy, *apps]:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+def replica_of(url: str, cookie: str) -> int:
+    """The port of the replica nginx sends this browser to (its X-Replica answer header)."""
+    req = urllib.request.Request(url + "/_stcore/health", headers={"Cookie": f"rnn_route={cookie}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return int(r.headers["X-Replica"].rsplit(":", 1)[1])
+
+
+def cookies_per_replica(cluster) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for i in range(200):
+        found.setdefault(replica_of(cluster["url"], f"browser-{i}"), f"browser-{i}")
+        if len(found) == 2:
+            return found
+    pytest.fail(f"200 browsers all went to {list(found)}: nginx does not spread sessions")
+
+
+class Tab:
+    """One learner's browser tab through nginx: a Streamlit session over one websocket."""
+
+    def __init__(self, url: str, cookie: str):
+        self.ws = connect(url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
+                          additional_headers={"Cookie": f"rnn_route={cookie}"}, max_size=None, open_timeout=60)
+        self.replica = int(self.ws.response.headers["X-Replica"].rsplit(":", 1)[1])
+        self.page_hash, self.widgets, self.elements = "", {}, []
+
+    def open(self, page: str) -> "Tab":
+        self.page, self.widgets = page, {}
+        return self.run()
+
+    def run(self, **values) -> "Tab":
+        """Rerun the page with widget values by key (a button: True), as a browser would send them."""
+        msg = BackMsg()
+        msg.rerun_script.page_name = self.page
+        msg.rerun_script.page_script_hash = self.page_hash
+        for key, value in values.items():
+            state = msg.rerun_script.widget_states.widgets.add()
+            state.id = self.widget_id(key)
+            if value is True:  # a button press
+                state.trigger_value = True
+            elif isinstance(value, str):  # text boxes, and radios by their option's label
+                state.string_value = value
+            else:  # number boxes
+                state.double_value = value
+        self.ws.send(msg.SerializeToString())
+        self.elements = []
+        while True:
+            m = ForwardMsg()
+            m.ParseFromString(self.ws.recv(timeout=120))
+            kind = m.WhichOneof("type")
+            if kind == "delta" and m.delta.WhichOneof("type") == "new_element":
+                element = m.delta.new_element
+                self.elements.append(element)
+                body = getattr(element, element.WhichOneof("type"))
+                if hasattr(body, "id") and body.id:
+                    self.widgets[body.id.rsplit("-", 1)[-1]] = body
+                self.page_hash = m.metadata.active_script_hash or self.page_hash
+            if kind == "script_finished":
+                return self
+
+    def widget_id(self, key: str) -> str:
+        return self.widgets[key].id
+
+    def alerts(self, fmt: int) -> list[str]:
+        return [e.alert.body.replace("\\", "") for e in self.elements if e.WhichOneof("type") == "alert"
+                and e.alert.format == fmt]
+
+    def errors(self) -> list[str]:
+        return [e.exception.message for e in self.elements if e.WhichOneof("type") == "exception"] + \
+            [e.alert.body for e in self.elements if e.WhichOneof("type") == "alert" and e.alert.format == 1]
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def train_on(tab: Tab, name: str, iterations: int | None = None) -> None:
+    """Press Start on the Train page with a name (and a long run: `iterations` steps)."""
+    tab.open("Train")
+    if iterations:
+        tab.run(train_length="iterations")  # so that its number box appears
+        tab.run(train_length="iterations", train_iterations=iterations)
+        tab.run(train_length="iterations", train_iterations=iterations, train_name=name, train_start=True)
+    else:
+        tab.run(train_name=name)
+        tab.run(train_name=name, train_start=True)
+    assert not tab.errors(), tab.errors()
+
+
+def wait_until(check, timeout: float = 90, every: float = 1.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(every)
+    pytest.fail("the cluster did not reach the expected state in time")
+
+
+def test_replicas_behind_nginx(cluster):
+    url = cluster["url"]
+    route = cookies_per_replica(cluster)  # replica port -> a browser cookie that lands there
+    a, b = cluster["ports"]
+
+    # Sticky: every request of one browser, page loads and websockets, reaches the same replica.
+    for port, cookie in route.items():
+        assert {replica_of(url, cookie) for _ in range(5)} == {port}
+        tabs = [Tab(url, cookie) for _ in range(2)]
+        assert {t.replica for t in tabs} == {port}
+        for t in tabs:
+            t.close()
+
+    # Learners on both replicas draw at once; each gets its own digit and the models' own answers.
+    from bench import load
+    done, out = {}, []
+    run = threading.Thread(target=lambda: done.setdefault("rc", load.main(
+        ["--url", url, "--sessions", "6", "--modes", "together", "--rounds", "1"])))
+    import contextlib
+    import io
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        run.start()
+        run.join(300)
+    out = buf.getvalue()
+    assert done.get("rc") == 0, out
+    assert "sessions per replica" in out, out
+
+    # A model trained through A is listed through B, without a restart.
+    on_a, on_b = Tab(url, route[a]), Tab(url, route[b])
+    assert (on_a.replica, on_b.replica) == (a, b)
+    train_on(on_a, "made-on-a")
+    wait_until(lambda: on_a.run().alerts(SUCCESS))
+    assert "Done. Saved as made-on-a" in on_a.alerts(SUCCESS)[0]
+    on_b.open("Train")
+    assert "made-on-a" in list(on_b.widgets["train_show"].options)
+
+    # While A trains, nobody on B can start a training.
+    train_on(on_a, "long-on-a", iterations=100_000)
+    wait_until(lambda: (cluster["shared"] / ".training.lease").exists())
+    on_b.open("Train")
+    busy = [w for w in on_b.alerts(WARNING) if "someone on another server is training 'long-on-a'" in w]
+    assert busy, on_b.alerts(WARNING)
+    assert on_b.widgets["train_start"].disabled
+
+    # A dies mid-training: its lease is free at once (the same host sees its process gone), and
+    # B's learners keep working: B trains and saves into the shared folder.
+    cluster["apps"][a].send_signal(signal.SIGKILL)
+    cluster["apps"][a].wait(10)
+    wait_until(lambda: not on_b.open("Train").widgets["train_start"].disabled, timeout=30)
+    assert not [w for w in on_b.alerts(WARNING) if "another server" in w]
+    train_on(on_b, "made-on-b")
+    wait_until(lambda: on_b.run().alerts(SUCCESS))
+    assert (cluster["shared"] / "made-on-b.pt").exists() and not (cluster["shared"] / "long-on-a.pt").exists()
+    assert not on_b.open("Draw").errors()
+    on_a.close()
+    on_b.close()
