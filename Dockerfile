@@ -7,8 +7,8 @@ ENV PIP_NO_CACHE_DIR=1 \
     RNN_DEMO_USER_MODELS=/shared/user_models
 
 RUN useradd --create-home --uid 10001 app \
-    && mkdir -p /shared/user_models \
-    && chown app:app /shared/user_models
+    && mkdir -p /shared/user_models /shared/runs \
+    && chown app:app /shared/user_models /shared/runs
 
 WORKDIR /app
 COPY requirements.txt .

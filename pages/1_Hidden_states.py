@@ -2,10 +2,11 @@
 import numpy as np
 import streamlit as st
 
-from rnn_demo import analysis, ui
+from rnn_demo import analysis, export, ui
 from rnn_demo.plots import explorer
 
 ui.setup("Hidden states")
+ui.figure_format_picker()
 st.title("Hidden states: watch the network read a digit")
 st.markdown(
     "The network reads the digit **one row per step**: at step $t$ it takes row $x_t$ (28 pixels) and "
@@ -75,7 +76,21 @@ if len(quantities) > 1:
 qname = quantities[quantity]
 phone = ui.narrow()
 st.plotly_chart(ui.chart(explorer.explorer_figure, trace, quantity, qname, narrow=phone,
-                         key=(*seen, quantity, phone)), theme=None, key="hs_animation")
+                         key=(*seen, quantity, phone)), theme=None, key="hs_animation",
+                config=ui.plot_config(f"{name}-{quantity}"))
+file_stem = f"{name.split(' ')[0]}-{'drawing' if index is None else f'digit{index + 1}'}"
+g1, g2, g3, _ = st.columns([1.2, 1.5, 1.2, 2])
+g1.download_button("Animation as GIF", ui.digit_gif(name, image, label, quantity, qname), on_click="ignore",
+                   file_name=f"{file_stem}-{quantity}.gif", mime="image/gif", key="hs_gif", icon=":material/download:",
+                   help="The 28 frames above as an animated GIF, for slides.")
+g2.download_button("States and probabilities (CSV)", lambda t=trace: export.trace_csv(t), on_click="ignore",
+                   file_name=f"{file_stem}.csv", mime="text/csv", key="hs_csv", icon=":material/download:",
+                   help="One line per step t: p_0..p_9 = softmax(o_t), the hidden state h_1.., and every gate and "
+                        "cell state the model has (c_.., i_.., f_.., ...).")
+g3.download_button("All arrays (.npz)", lambda t=trace: export.trace_npz(t), on_click="ignore",
+                   file_name=f"{file_stem}.npz", mime="application/octet-stream", key="hs_npz",
+                   icon=":material/download:", help="rows, states, step_probs, probs and the gates, for NumPy: "
+                                                    "np.load(file)['states'].")
 
 values = trace["states"] if quantity == "h" else trace["internals"][quantity]
 last = values[-1]
@@ -109,7 +124,7 @@ if D == 2:
 st.header("2. When does it know?")
 left, right = st.columns([2, 1])
 with left:
-    st.plotly_chart(ui.chart(explorer.knows_figure, trace, key=seen), theme=None, key="hs_knows")
+    st.plotly_chart(ui.chart(explorer.knows_figure, trace, key=seen), theme=None, key="hs_knows", config=ui.plot_config(f"{name}-knows"))
 with right:
     target, k = trace["target"], trace["knows_from"]
     p = trace["step_probs"][:, target]
@@ -128,7 +143,7 @@ with right:
 st.header("3. What drives the state: new row or memory?")
 left, right = st.columns([2, 1])
 with left:
-    st.plotly_chart(ui.chart(explorer.drive_figure, trace, key=seen), theme=None, key="hs_drive")
+    st.plotly_chart(ui.chart(explorer.drive_figure, trace, key=seen), theme=None, key="hs_drive", config=ui.plot_config(f"{name}-drive"))
 with right:
     inp, rec = trace["drive"]["input"][0], trace["drive"]["recurrent"][0]
     memory_steps = int((rec > inp).sum())
@@ -154,7 +169,7 @@ path = analysis.project(trace["states"], pca["pca"])
 left, right = st.columns([2, 1])
 with left:
     st.plotly_chart(ui.chart(explorer.trajectory_figure, pca, path, name, cfg.cell, key=(*seen, name)), theme=None,
-                    key="hs_paths")
+                    key="hs_paths", config=ui.plot_config(f"{name}-paths"))
 with right:
     ex = pca["pca"]["explained"]
     st.markdown(f"The state has {H * D} numbers; to draw it we keep the two directions along which the states of "
@@ -178,7 +193,8 @@ else:
     st.plotly_chart(ui.chart(explorer.compare_trajectories_figure, [
         (name, cfg.cell, pca, path),
         (other, other_ckpt.model_config.cell, other_pca, analysis.project(other_trace["states"], other_pca["pca"]))],
-        narrow=phone, key=(*seen, name, other, ui.model_version(other), phone)), theme=None, key="hs_compare")
+        narrow=phone, key=(*seen, name, other, ui.model_version(other), phone)), theme=None, key="hs_compare",
+        config=ui.plot_config(f"{name}-{other}-paths"))
     st.caption(f"Each model gets its own map (PCA of its own states on the sample); the same digit is drawn black in "
                f"both. {name} answers {trace['prediction']} ({trace['probs'].max():.0%}), {other} answers "
                f"{other_trace['prediction']} ({other_trace['probs'].max():.0%}).")

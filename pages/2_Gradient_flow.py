@@ -4,11 +4,12 @@ import math
 
 import streamlit as st
 
-from rnn_demo import gradients, ui
+from rnn_demo import export, gradients, ui
 from rnn_demo.plots import cell_color
 from rnn_demo.plots import gradients as gplots
 
 ui.setup("Gradient flow")
+ui.figure_format_picker()
 st.title("Gradient flow: do the early rows still get a say?")
 st.markdown(
     "To learn from the first rows of a digit, the network needs the gradient of the loss $L$ with "
@@ -44,7 +45,7 @@ with c2:
 if not picked:
     st.info("Pick at least one model.")
 else:
-    factors = []
+    factors, plotted = [], []
     cols = st.columns(2)
     for col, at_init, label in ((cols[0], False, "Trained"), (cols[1], True, "At initialisation")):
         lines = []
@@ -64,13 +65,23 @@ else:
                                     "state": {"h": "s_t", "c": "c_t (cell)", "h_reverse": "s_t (backward)"}[key],
                                     "row 1 / row 28 (median)": float(cur.median[0 if key != "h_reverse" else -1]),
                                     "fitted factor per step back": cur.factor})
+        plotted += [{**line, "name": f"{label}: {line['name']}"} for line in lines]
         with col:
             st.plotly_chart(ui.chart(gplots.norms_figure, lines, normalised, title=label,
-                                     key=(ui.versions(picked), normalised, label)), width="stretch",
-                            key=f"grad_curves_{label}")
+                                     key=(ui.versions(picked), normalised, label, ui.GRADIENT_DIGITS)), width="stretch",
+                            key=f"grad_curves_{label}", config=ui.plot_config(f"gradient-{label}"))
     st.dataframe(factors, hide_index=True, width="stretch",
                  column_config={"row 1 / row 28 (median)": st.column_config.NumberColumn(format="%.2e"),
                                 "fitted factor per step back": st.column_config.NumberColumn(format="%.3f")})
+    d1, d2, _ = st.columns([1, 1, 2])
+    d1.download_button("Curves (CSV)", lambda c=plotted: export.curves_csv(c), on_click="ignore",
+                       key="grad_curves_csv", file_name="gradient-through-time.csv", mime="text/csv",
+                       icon=":material/download:",
+                       help="Per curve and step t: median and quartiles of ||dL/ds_t||, divided by the last step's "
+                            "(ratio_*) and as they are (norm_*).")
+    d2.download_button("Table (CSV)", lambda rows=factors: export.table_csv(rows), on_click="ignore",
+                       key="grad_factors_csv", file_name="gradient-factors.csv", mime="text/csv",
+                       icon=":material/download:")
     st.caption("The fitted factor is exp(−slope) of a straight line through log(median) against t: the "
                "average change of the gradient per step back. Below 1 it fades towards the first rows, above "
                "1 it grows. A bidirectional model's backward direction reads the rows bottom-up, so its last "
@@ -95,7 +106,7 @@ else:
         left, right = st.columns([1, 3])
         left.image(drawn, caption="the digit you drew (28 × 28)", width=140, clamp=True)
         right.plotly_chart(gplots.norms_figure(lines, normalised, title="Your drawing, trained models"),
-                           width="stretch", key="grad_curves_drawn")
+                           width="stretch", key="grad_curves_drawn", config=ui.plot_config("gradient-drawing"))
         st.caption("The same measurement on the one digit you drew on the Draw page; a drawing has no true "
                    f"class, so the loss is taken against each model's own answer ({', '.join(answers)}).")
 
@@ -145,13 +156,18 @@ left, right = st.columns([3, 2])
 with left:
     line = {"name": f"{activation} RNN, ρ = {exp.rho:.2f}", "color": cell_color("rnn"), "curve": exp.curve}
     x_title = "step t (pixel read)" if sequence == "pixels" else "step t (row read)"
+    # every number behind the figures: the curves are over ui.GRADIENT_DIGITS digits
     setting = (source, None if source == "fresh" else ui.model_version(source), float(rho), activation, sequence,
-               int(extra))
+               int(extra), ui.GRADIENT_DIGITS)
     st.plotly_chart(ui.chart(gplots.norms_figure, [line], normalised, title=f"‖dL/ds_t‖ over {exp.steps} steps",
-                             x_title=x_title, key=(*setting, normalised)), width="stretch", key="grad_experiment")
+                             x_title=x_title, key=(*setting, normalised)), width="stretch", key="grad_experiment",
+                    config=ui.plot_config(f"gradient-{activation}-rho-{exp.rho:.2f}"))
+    st.download_button("This curve (CSV)", lambda c=line: export.curves_csv([c]), on_click="ignore",
+                       key="grad_experiment_csv", file_name=f"gradient-{activation}-rho-{exp.rho:.2f}.csv",
+                       mime="text/csv", icon=":material/download:")
 with right:
     st.plotly_chart(ui.chart(gplots.eigen_figure, exp.eigenvalues, exp.rho, key=setting), width="stretch",
-                    key="grad_eigen")
+                    key="grad_eigen", config=ui.plot_config("eigenvalues"))
 if exp.overflow_step is not None:
     st.warning(f"The states themselves overflowed (became infinite) at step {exp.overflow_step}: the forward "
                "pass exploded too, so the gradient there is not a number.")
@@ -173,7 +189,11 @@ t[1].metric("clipping threshold", f"{info['clip']:g}" if info["clip"] > 0 else "
 t[2].metric("steps clipped", f"{info['clipped']:,} ({info['clipped_fraction']:.0%})" if info["clip"] > 0 else "n/a")
 t[3].metric("NaN / inf steps", f"{len(info['bad_steps'])}")
 st.plotly_chart(ui.chart(gplots.training_figure, info, key=(ui.model_version(train_name),)), width="stretch",
-                key="grad_training")
+                key="grad_training", config=ui.plot_config(f"{train_name}-training-gradient-norm"))
+st.download_button("Gradient norm at every step (CSV)", on_click="ignore", key="grad_training_csv",
+                   data=lambda i=info: export.series_csv({"step": i["step"], "gradient_norm": i["grad_norm"]}),
+                   file_name=f"{train_name.split(' ')[0]}-gradient-norms.csv", mime="text/csv",
+                   icon=":material/download:")
 if len(info["bad_steps"]):
     st.error(f"The gradient was not a number at step {int(info['bad_steps'][0])}: the run diverged there.")
 st.caption("The global norm of every parameter's gradient at each step, before clipping. Clipping "

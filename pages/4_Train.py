@@ -1,13 +1,14 @@
 """Train page: pick an architecture and a recipe, train in the background, watch the curves live."""
 import streamlit as st
 
-from rnn_demo import data, jobs, ui
+from rnn_demo import data, export, jobs, tblog, ui
 from rnn_demo.checkpoints import CheckpointError
 from rnn_demo.model import ModelConfig
 from rnn_demo.plots import training as plots
 from rnn_demo.train import TrainConfig
 
 ui.setup("Train")
+ui.figure_format_picker()
 st.title("Train a recurrent network")
 st.markdown(
     "Choose an architecture and a training recipe, press **Start training**, and watch the loss fall and the "
@@ -82,6 +83,9 @@ with st.sidebar:
                         format_func={"zeros": "zero biases (the seed)", "default": "torch default",
                                      "orthogonal": "orthogonal W_h"}.get)
     seed = st.number_input("Random seed", min_value=0, max_value=2**31 - 1, step=1, key="train_seed")
+    tensorboard = st.checkbox("Write TensorBoard logs", value=True, key="train_tensorboard",
+                              help="Loss, accuracy, learning rate, gradient norm and every weight's summaries, as the "
+                                   "seed logged them, into runs/<name>/ beside your models; downloadable below.")
 
 st.subheader("1. Data and name")
 have_mnist = data.mnist_available()
@@ -139,7 +143,7 @@ if start:
     try:  # no name given: the first free one of rnn-64, rnn-64-2, ...
         job = manager.start(name.strip() or f"{'bi' if bidir else ''}{cell}-{hidden}", model_cfg, train_cfg,
                             which, ui.USER_DIR, owner=me, alive=ui.session_alive(me), shipped=ui.shipped_names(),
-                            free_name=not name.strip())
+                            free_name=not name.strip(), runs_dir=ui.runs_dir() if tensorboard else None)
         st.session_state["train_job"] = job.id
         st.query_params["run"] = job.token
         mine = job
@@ -173,9 +177,9 @@ def show_progress(job: jobs.Job, owner: bool) -> dict:
             last += f" · test accuracy {ev[-1]['test_acc']:.1%} (after step {ev[-1]['step']})"
         st.caption(last)
     st.plotly_chart(plots.training_curves(s["loss"], s["batch_acc"], s["evals"], total), width="stretch",
-                    key="train_curves")
+                    key="train_curves", config=ui.plot_config("training-curves"))
     st.plotly_chart(plots.grad_norm_steps(s["grad_norm"], s["clip"], total), width="stretch",
-                    key="train_grad")
+                    key="train_grad", config=ui.plot_config("gradient-norm"))
     return s
 
 
@@ -200,6 +204,8 @@ if job is not None:
         if s["status"] == "done" and s["saved"]:
             st.success(ui.plain(f"Done. Saved as {s['name']}: test accuracy {s['metrics'].get('test_acc') or 0:.1%}. "
                                 "Pick it on any page."))
+            if s["message"]:  # e.g. the TensorBoard logs could not be written (the model is saved)
+                st.warning(ui.plain(s["message"]))
         elif s["status"] in ("done", "stopped"):
             st.warning(ui.plain(s["message"] + saved))
         else:
@@ -232,15 +238,22 @@ with ui.friendly_errors("This model"):
 summaries = (ckpt.history or {}).get("param_summaries") or []
 if summaries:
     st.plotly_chart(ui.chart(plots.weight_summaries, summaries, key=(ui.model_version(chosen),)), width="stretch",
-                    key="train_summaries")
+                    key="train_summaries", config=ui.plot_config(f"{chosen}-weights"))
     params = list(summaries[0]["params"])
     p = st.selectbox("Histogram of", params, format_func=plots.param_label, key="train_hist_param",
                      index=params.index(next((n for n in params if "weight_hh" in n), params[0])))
     st.plotly_chart(ui.chart(plots.weight_histogram_animation, summaries, p, key=(ui.model_version(chosen), p)),
-                    width="stretch", key="train_hist")
+                    width="stretch", key="train_hist", config=ui.plot_config(f"{chosen}-histogram"))
     st.caption("Press ▶ Play to watch the distribution of this parameter's values change epoch by epoch.")
 else:
     st.info(f"{chosen} carries no weight summaries.")
+run = ui.run_dir(ui.model_paths()[chosen].stem)
+if ui.model_paths()[chosen].parent == ui.USER_DIR and tblog.event_files(run):
+    st.download_button(f"TensorBoard logs of {chosen} (zip)", on_click="ignore", key="train_tb_zip",
+                       data=lambda r=run: export.zip_folder(r, tblog.EVENTS_GLOB), mime="application/zip",
+                       file_name=f"{run.name}-tensorboard.zip", icon=":material/download:")
+    st.caption(f"The same curves and weight summaries in TensorBoard: unzip, then `tensorboard --logdir {run.name}` "
+               "(`pip install tensorboard`).")
 
 c1, c2 = st.columns(2)
 with c1:

@@ -81,6 +81,7 @@ class Job:
     heartbeat_s: float = HEARTBEAT_S
     alive: Callable[[], bool] | None = None  # is the owner's browser session still connected?
     loader: Callable[[str], tuple] = load_data
+    runs_dir: Path | None = None  # TensorBoard logs go to runs_dir/<the model's name> (tblog.py)
     status: str = "queued"  # queued | loading | running | saving | done | stopped | diverged | failed
     message: str = ""
     step: int = 0
@@ -223,6 +224,8 @@ class Job:
         self.renew()
         train_data, test_data = self.loader(self.data)
         cfg = self.train_config
+        if self.runs_dir is not None:  # the name is final once reserved: the logs' folder is named after it
+            cfg = replace(cfg, tensorboard=str(Path(self.runs_dir) / self.name))
         total = cfg.total_steps(len(train_data))
         self._set(status="running", total=total, train_started=time.time())
         with threads.limit(TRAIN_THREADS):
@@ -279,10 +282,11 @@ class JobManager:
 
     def start(self, name: str, model_config: ModelConfig, train_config: TrainConfig, which: str,
               user_dir, shipped=(), owner: str = "", alive: Callable[[], bool] | None = None,
-              free_name: bool = False) -> Job:
+              free_name: bool = False, runs_dir=None) -> Job:
         """Start a training run on a background thread, its name reserved until it is saved
         (free_name: the first free one of name, name-2, ...). Raises Busy when another run is
-        going, JobError for a taken name or a bad data choice."""
+        going, JobError for a taken name or a bad data choice. runs_dir: write TensorBoard logs
+        into runs_dir/<name>."""
         if which not in DATASETS:
             raise JobError(f"data must be one of {', '.join(DATASETS)}, not {which!r}")
         if which == "mnist" and not data.mnist_available():
@@ -303,7 +307,7 @@ class JobManager:
                 lease.release()
                 raise JobError(str(exc)) from None
             job = Job(next(self._ids), reservation, lease, model_config, train_config, which, owner,
-                      self.heartbeat_s, alive, self.loader)
+                      self.heartbeat_s, alive, self.loader, runs_dir=runs_dir)
             job._thread = threading.Thread(target=job.run, name=f"train-{job.id}", daemon=True)
             self._jobs[job.id] = job
             self._current = job

@@ -22,7 +22,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from rnn_demo import checkpoints, data, precision
+from rnn_demo import checkpoints, data, precision, tblog
 from rnn_demo.model import ModelConfig, SequenceClassifier, build, count_params, initialise
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
@@ -49,6 +49,7 @@ class TrainConfig:
     eval_every: int = 0          # steps between test evaluations (0 = once per epoch)
     device: str = "auto"         # auto (cuda when torch sees one) | cpu | cuda
     precision: str = "fp32"      # fp32 | bf16 (autocast: bfloat16 products, fp32 weights) | auto (precision.py)
+    tensorboard: str = ""        # folder for TensorBoard event files (rnn_demo/tblog.py); "" = none
 
     def __post_init__(self):
         checks = [(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
@@ -84,7 +85,9 @@ class TrainConfig:
         return max(1, math.ceil(self.epochs * math.ceil(n_train / self.batch_size)))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The recipe, as a checkpoint keeps it: without the log folder, a path on the machine
+        that trained it (checkpoints are downloaded and shared)."""
+        return {k: v for k, v in asdict(self).items() if k != "tensorboard"}
 
 
 def _num(v) -> bool:
@@ -205,6 +208,9 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
                "precision": "bf16" if bf16 else "fp32",
                "seconds": 0.0}
     status, message = "done", ""
+    tb = tblog.TensorBoardLog(cfg.tensorboard) if cfg.tensorboard else None
+    if tb is not None:
+        tb.update(history, model)
     train_seconds, step, epoch = 0.0, 0, 0
     right = seen = 0
 
@@ -257,12 +263,19 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
             if on_step is not None:
                 on_step(step, {"loss": loss_v, "grad_norm": norm_v, "total": total, "seconds": train_seconds,
                                "batch_acc": batch_right / len(y), "evals": history["evals"]})
+            if tb is not None:
+                tb.update(history, model)
             if step >= total:
                 break
     if status != "done" and step and (not history["evals"] or history["evals"][-1]["step"] != step):
         evaluate()
     history["seconds"] = train_seconds
     history["status"] = status
+    if tb is not None:
+        tb.update(history, model)
+        tb.close()
+        if tb.error:
+            message = f"{message} {tb.error}".strip()
     model.eval()
     return TrainResult(model.cpu(), history, status, message)
 
@@ -283,6 +296,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="MNIST root (default: $RNN_DEMO_DATA, else ./data)")
     p.add_argument("--sample", action="store_true", help="train on the bundled sample (tiny, offline)")
     p.add_argument("--out", required=True, help="checkpoint to write (atomically)")
+    p.add_argument("--tensorboard", metavar="DIR", default=None,
+                   help="also write TensorBoard event files to DIR (then: tensorboard --logdir DIR)")
     return p
 
 

@@ -75,6 +75,10 @@ def _freeze_long_lived() -> None:
     the server's lifetime) out of the garbage collector's reach. A full collection then scans
     only what sessions create since, instead of taking ~130 ms while every session waits on the
     GIL (.streamlit/config.toml also turns off Streamlit's forced collection after each run)."""
+    # pandas too, once, before any page needs it: st.table and st.dataframe import it on first
+    # use, and a click to another page during that import (seconds on a busy server) started
+    # the next page while pandas was half imported, and plotly failed on it.
+    import pandas  # noqa: F401
     gc.collect()
     gc.freeze()
 
@@ -558,3 +562,60 @@ def readable_models() -> tuple[dict[str, str], dict[str, str]]:
         cfg = load_model(name).model_config
         cells[name] = "birnn" if cfg.bidirectional and cfg.cell == "rnn" else cfg.cell
     return cells, unreadable_models()
+
+
+# --- Downloads (rnn_demo/export.py) ---
+# A download button is given a function, which st.download_button runs only when the button is
+# pressed (deferred data): placing the buttons costs a rerun nothing. The GIF, the one export
+# that takes a moment, is cached per model file version, digit and quantity.
+
+
+FIGURE_FORMAT = "figure_format"  # session-state key: what a figure's camera button saves, png or svg
+FIGURE_FORMATS = {"png": "PNG (twice the screen's size)", "svg": "SVG (vector)"}
+
+
+def figure_format_picker() -> None:
+    """In the sidebar: what the camera button in every figure's mode bar saves. The browser's
+    own Plotly draws both, offline; nothing is computed on the server."""
+    st.sidebar.radio("Figures download as", list(FIGURE_FORMATS), format_func=FIGURE_FORMATS.get, key=FIGURE_FORMAT,
+                     help="Hover over a figure and press the camera in its top-right corner. SVG stays sharp at "
+                          "any size (slides, posters).")
+
+
+def plot_config(filename: str) -> dict:
+    """st.plotly_chart's config: the mode bar's camera saves the figure, named after it, as a PNG
+    at twice the screen's size (sharp on slides) or as an SVG (`figure_format_picker`)."""
+    import re
+    filename = re.sub(r"[^A-Za-z0-9_-]+", "-", filename).strip("-") or "figure"
+    fmt = st.session_state.get(FIGURE_FORMAT, "png")
+    return {"displaylogo": False,
+            "toImageButtonOptions": {"format": fmt if fmt in FIGURE_FORMATS else "png", "scale": 2,
+                                     "filename": filename}}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _digit_gif(path: str, mtime: float, image, label: int | None, quantity: str, quantity_name: str) -> bytes:
+    from rnn_demo import export
+    from rnn_demo.plots import explorer
+    figure = explorer.explorer_figure(_digit_trace(path, mtime, image, label), quantity, quantity_name)
+    return export.animation_gif(figure)
+
+
+def digit_gif(name: str, image, label: int | None, quantity: str, quantity_name: str):
+    """A function giving the Hidden states animation of this model, digit and quantity as GIF
+    bytes: the same figure the page shows (same cached trace, same builder), painted by export."""
+    import numpy as np
+    version, image = model_version(name), np.asarray(image)
+    label = None if label is None else int(label)
+    return lambda: _digit_gif(*version, image, label, quantity, quantity_name)
+
+
+def runs_dir() -> Path:
+    """Where the Train page's runs write their TensorBoard logs, one folder per model: runs/,
+    beside the user's models folder."""
+    return USER_DIR.parent / "runs"
+
+
+def run_dir(model_file_stem: str) -> Path:
+    """The folder of a model's TensorBoard logs when the Train page trained it: runs/<name>."""
+    return runs_dir() / model_file_stem
