@@ -95,8 +95,8 @@ def _load_mnist(root: Path, train: bool, download: bool) -> Digits:
         ds = MNIST(str(root), train=train, download=download and not mnist_available(root))
     except (RuntimeError, OSError) as exc:  # torchvision says "Dataset not found" or a URL error
         raise DataUnavailable(_missing_message(root)) from exc
-    split = "train" if train else "test"
-    return Digits(ds.data.contiguous(), ds.targets.long().contiguous(), f"MNIST {split} ({root})")
+    split = "train" if train else "test"  # no folder in the record: it travels in checkpoints
+    return Digits(ds.data.contiguous(), ds.targets.long().contiguous(), f"MNIST {split} ({len(ds):,} digits)")
 
 
 def load_mnist(train: bool = True, root: str | os.PathLike | None = None,

@@ -19,7 +19,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from rnn_demo import checkpoints, data
+from rnn_demo import augment, checkpoints, data
 from rnn_demo.model import ModelConfig, SequenceClassifier, build, count_params, initialise
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
@@ -44,6 +44,8 @@ class TrainConfig:
     eval_every: int = 0          # steps between test evaluations (0 = once per epoch)
     device: str = "auto"         # auto (cuda when torch sees one) | cpu | cuda
     precision: str = "fp32"      # fp32 | bf16 (autocast: bfloat16 matrix products, fp32 weights)
+    augment: float = 0.0         # strength of random turn/slant/size/shift/pen distortions per batch (0 = off; augment.py)
+    non_digits: float = 0.0      # extra non-digit images per batch, as a share of it, trained towards a uniform answer
 
     def __post_init__(self):
         checks = [(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
@@ -56,7 +58,9 @@ class TrainConfig:
                   (self.clip >= 0, "clipping threshold cannot be negative"),
                   (0 < self.warmup < 1, "warm-up must be a fraction of the steps, between 0 and 1"),
                   (0 <= self.label_smoothing < 1, "label smoothing must be at least 0 and below 1"),
-                  (self.precision in ("fp32", "bf16"), "precision must be fp32 or bf16")]
+                  (self.precision in ("fp32", "bf16"), "precision must be fp32 or bf16"),
+                  (0 <= self.augment <= 2, "augmentation strength must be between 0 and 2"),
+                  (0 <= self.non_digits <= 0.5, "the share of non-digits must be between 0 and 0.5")]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
@@ -158,6 +162,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
+    aug_gen = torch.Generator(device).manual_seed(cfg.seed)  # its own stream: batches stay as without it
     model = build(model_cfg)
     initialise(model, cfg.init, gen)
     model.to(device).train()
@@ -193,10 +198,12 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
                 break
             t0 = time.perf_counter()
             x, y = x_all[idx], y_all[idx]
+            x, target = augment.batch(x, y, aug_gen, cfg.augment, cfg.non_digits) if cfg.augment or cfg.non_digits else (x, y)
             opt.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
                 logits = model(x)
-                loss = loss_fn(logits.float(), y)
+                loss = loss_fn(logits.float(), target)
+            logits = logits[:len(y)]  # the digits; non-digits come after them
             loss.backward()
             grad_norm = nn.utils.clip_grad_norm_(model.parameters(), cfg.clip if cfg.clip > 0 else float("inf"))
             loss_v, norm_v = loss.item(), grad_norm.item()
@@ -245,7 +252,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--bidirectional", action="store_true")
     for name in ("optimizer", "lr", "batch_size", "epochs", "iterations", "clip", "init", "schedule", "warmup",
-                 "label_smoothing", "seed", "eval_every", "device", "precision"):
+                 "label_smoothing", "seed", "eval_every", "device", "precision", "augment", "non_digits"):
         default = getattr(TrainConfig(), name)
         p.add_argument("--" + name.replace("_", "-"), type=type(default), default=None,
                        help=f"(preset's value; default recipe: {default})")
