@@ -10,7 +10,7 @@ back in, so no ink is cut off. Simard et al. (2003) showed that such distortions
 than a larger network on MNIST.
 
 `non_digits` makes things that are not one digit (two digits side by side, two digits drawn
-over each other): trained towards a uniform answer, they teach the models
+over each other, figures of straight strokes as letters and scribbles are): trained towards a uniform answer, they teach the models
 to say "unsure" instead of a confident wrong digit.
 """
 from __future__ import annotations
@@ -90,11 +90,10 @@ def ink_box(x: torch.Tensor, level: float = 0.05) -> torch.Tensor:
 
 def distort(x: torch.Tensor, gen: torch.Generator, strength: Strength = Strength(), margin: float = 1.0) -> torch.Tensor:
     """A batch of digits (B, 28, 28) in [0, 1] -> each one randomly turned, slanted, scaled,
-    shifted and thinned or thickened, with its ink kept at least `margin` px inside the field.
+    shifted and thinned or thickened (`transform` with values drawn from `strength`'s ranges).
     `gen` lives on x's device; the same generator state gives the same batch."""
-    B, H, W = x.shape
-    dev, s = x.device, strength
-    angle = _uniform(B, -s.rotate, s.rotate, gen, dev) * (math.pi / 180)
+    B, dev, s = len(x), x.device, strength
+    rotate = _uniform(B, -s.rotate, s.rotate, gen, dev)
     shear = _uniform(B, -s.shear, s.shear, gen, dev)
     scale = _uniform(B, *s.scale, gen, dev)
     aspect = torch.exp(_uniform(B, -math.log1p(s.aspect), math.log1p(s.aspect), gen, dev))
@@ -103,9 +102,23 @@ def distort(x: torch.Tensor, gen: torch.Generator, strength: Strength = Strength
     weight = _uniform(B, 0.3, 1.0, gen, dev) * s.thickness
     thin, thick = s.thick_share
     amount = torch.where(pick < thin, -weight, torch.where(pick < thin + thick, weight, torch.zeros_like(weight)))
+    return transform(x, rotate, shear, scale, aspect, shift, amount, margin)
 
+
+def transform(x: torch.Tensor, rotate, shear, scale, aspect, shift, thickness, margin: float = 1.0) -> torch.Tensor:
+    """Digits (B, 28, 28) in [0, 1], each with its own (B,) values: turned by `rotate` degrees
+    (counter-clockwise as seen), slanted by `shear` (x += shear * height above the centre),
+    scaled by `scale` (width / height by `aspect`), moved by `shift` (B, 2) pixels, and
+    thinned (< 0) or thickened (> 0) by `thickness` in [-1, 1] (see `thicken`). The ink is kept
+    at least `margin` px inside the field: a digit that would leave it is shrunk and moved back."""
+    B, H, W = x.shape
+    dev = x.device
+    rotate, shear, scale, aspect, thickness = (torch.as_tensor(v, dtype=x.dtype, device=dev).expand(B)
+                                               for v in (rotate, shear, scale, aspect, thickness))
+    shift = torch.as_tensor(shift, dtype=x.dtype, device=dev).expand(B, 2)
     # Forward map on (x right, y down): scale -> shear (slant) -> rotate. A counter-clockwise turn
     # as seen on screen (y down) is [[cos, sin], [-sin, cos]].
+    angle = rotate * (math.pi / 180)
     c, sn = torch.cos(angle), torch.sin(angle)
     rot = torch.stack([torch.stack([c, sn], -1), torch.stack([-sn, c], -1)], -2)            # (B, 2, 2)
     one, zero = torch.ones_like(shear), torch.zeros_like(shear)
@@ -115,6 +128,7 @@ def distort(x: torch.Tensor, gen: torch.Generator, strength: Strength = Strength
 
     # Keep the ink inside: where the moved ink box would be larger than the field, shrink it;
     # then pull the shift back so that the box fits.
+    x = thicken(x, thickness)                                        # first: a thicker digit needs more room
     box = ink_box(x)                                                 # (B, 4) pixel edges
     centre = torch.tensor([W / 2, H / 2], device=dev)
     corners = torch.stack([box[:, [0, 1]], box[:, [2, 1]], box[:, [0, 3]], box[:, [2, 3]]], 1) - centre  # (B, 4, 2)
@@ -126,18 +140,36 @@ def distort(x: torch.Tensor, gen: torch.Generator, strength: Strength = Strength
     lo, hi = lo * fit[:, None], hi * fit[:, None]
     low_limit, high_limit = margin - centre, centre - margin          # allowed range of lo + shift and hi + shift
     shift = torch.maximum(torch.minimum(shift, high_limit - hi), low_limit - lo)
-    out = affine(thicken(x, amount), matrix, shift).clamp_(0.0, 1.0)
+    out = affine(x, matrix, shift).clamp_(0.0, 1.0)
     # As MNIST and canvas.to_mnist: the darkest stroke is full ink (an erosion dims thin strokes).
     return out / out.amax((1, 2), keepdim=True).clamp_min(1e-6)
 
 
+def lines(n: int, gen: torch.Generator, device=None, size: int = SIZE) -> torch.Tensor:
+    """n figures of straight strokes, (n, 28, 28) in [0, 1]: half of them a zigzag through five
+    random points, half four loose random strokes (what letters and scribbles are made of)."""
+    pts = _uniform(n * 10, 4.0, size - 4.0, gen, device).view(n, 5, 2)           # (n, 5, 2) x, y
+    loose = _uniform(n * 16, 4.0, size - 4.0, gen, device).view(n, 4, 2, 2)       # (n, 4, 2, 2)
+    chain = torch.stack([pts[:, :-1], pts[:, 1:]], 2)                            # (n, 4, 2, 2)
+    segs = torch.where((torch.rand(n, generator=gen, device=device) < 0.5).view(n, 1, 1, 1), chain, loose)
+    width = _uniform(n, 1.6, 2.8, gen, device).view(n, 1, 1)
+    yy, xx = torch.meshgrid(torch.arange(size, device=device, dtype=torch.float32) + 0.5,
+                            torch.arange(size, device=device, dtype=torch.float32) + 0.5, indexing="ij")
+    p = torch.stack([xx, yy], -1).view(1, 1, size * size, 2)                     # (1, 1, P, 2)
+    a, b = segs[:, :, :1], segs[:, :, 1:]                                        # (n, 4, 1, 2)
+    ab = b - a
+    t = (((p - a) * ab).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-6)).clamp(0, 1)  # (n, 4, P)
+    dist = (p - (a + t.unsqueeze(-1) * ab)).norm(dim=-1).amin(1).view(n, size, size)
+    return (width / 2 + 0.5 - dist).clamp(0, 1)
+
+
 def non_digits(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """As many non-digits as digits in x (B, 28, 28): per image either two digits side by side
-    or two digits drawn over each other (the second turned by 60-120 degrees)."""
+    """As many non-digits as digits in x (B, 28, 28): per image one of two digits side by side,
+    two digits drawn over each other (the second turned by 60-120 degrees), or `lines`."""
     B, H, W = x.shape
     dev = x.device
     other = x[torch.randperm(B, generator=gen, device=dev)]
-    kind = torch.randint(0, 2, (B,), generator=gen, device=dev)
+    kind = torch.randint(0, 3, (B,), generator=gen, device=dev)
     eye = torch.eye(2, device=dev).expand(B, 2, 2)
     # Two side by side: each shrunk to 0.55-0.7 and moved 6-7 px left / right.
     k = _uniform(B, 0.55, 0.7, gen, dev).view(B, 1, 1)
@@ -152,7 +184,7 @@ def non_digits(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     rot = torch.stack([torch.stack([c, s], -1), torch.stack([-s, c], -1)], -2)
     overlay = torch.maximum(x, affine(other, rot, torch.zeros(B, 2, device=dev)))
     kv = kind.view(B, 1, 1)
-    return torch.where(kv == 0, pair, overlay)
+    return torch.where(kv == 0, pair, torch.where(kv == 1, overlay, lines(B, gen, dev, H)))
 
 
 def batch(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator, strength: float = 1.0,

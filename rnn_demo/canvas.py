@@ -37,6 +37,7 @@ EDGE = 2           # ink within this many pixels of the border may have been cut
 # larger (the bundled sample: quartiles 2.3 and 3.2 px, 5%-95% 1.9-4.2 px).
 MNIST_STROKE = 2.7
 STROKE_TOLERANCE = 0.15  # a pen within this fraction of MNIST's width is left as drawn
+WORK = 120               # longer side, in pixels, of the drawing while its strokes are measured and redrawn
 
 
 @dataclass(frozen=True)
@@ -125,13 +126,17 @@ class Reading:
     digit: np.ndarray     # uint8 (28, 28)
     stroke: Stroke | None  # None for an empty drawing
 
+    def __iter__(self):  # verdict, digit, stroke = canvas.prepare(image)
+        return iter((self.verdict, self.digit, self.stroke))
+
 
 def stroke_width(mask: np.ndarray) -> float:
     """Typical width in pixels of the strokes in a boolean ink mask: for a band of width w the
     mean distance of its pixels to the background is about (w + 1) / 4. 0 for no ink."""
     if not mask.any():
         return 0.0
-    return float(4 * ndimage.distance_transform_edt(mask)[mask].mean() - 1)
+    inside = ndimage.distance_transform_edt(np.pad(mask, 1))  # background all round: ink at an edge ends there
+    return float(4 * inside[1:-1, 1:-1][mask].mean() - 1)
 
 
 def digit_stroke_width(digit) -> float:
@@ -147,11 +152,11 @@ def restroke(amount: np.ndarray, width: float, target: float) -> np.ndarray:
     mask = amount >= 0.5
     k = (width - target) / 2
     if k > 0:  # thin: keep what lies deeper than k inside the ink (never all of it)
-        inside = ndimage.distance_transform_edt(mask)
+        inside = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
         k = min(k, inside.max() - 1.0)
         return np.clip(inside - k, 0.0, 1.0).astype(np.float32)
     outside = ndimage.distance_transform_edt(~mask)  # thicken: everything within -k of the ink
-    return np.maximum(amount, np.clip(1.0 - k - outside + 0.5, 0.0, 1.0)).astype(np.float32)
+    return np.maximum(amount, np.clip(1.0 - k - outside, 0.0, 1.0)).astype(np.float32)
 
 
 def centre_of_mass(digit) -> tuple[float, float]:
@@ -200,40 +205,39 @@ def _prepare(amount: np.ndarray) -> tuple[np.ndarray, Stroke | None]:
         return np.zeros((SIZE, SIZE), dtype=np.uint8), None
     top, bottom, left, right = box
     crop = amount[top:bottom, left:right]
-    scale = BOX / max(crop.shape)                    # canvas px -> px of the 28x28 field
-    drawn = stroke_width(crop >= 0.5) * scale
+    # The stroke step works WORK / 20 = 6 times larger than the digit will be, enough to measure
+    # and redraw a 2.7 px stroke (16 px there) and a few times cheaper than the canvas's pixels.
+    work = _resize(crop, WORK / max(crop.shape)) if max(crop.shape) > WORK else crop
+    scale = BOX / max(work.shape)                    # working px -> px of the 28x28 field
+    drawn = stroke_width(work >= 0.5) * scale
     if drawn > 0 and abs(drawn - MNIST_STROKE) > STROKE_TOLERANCE * MNIST_STROKE:
-        # Re-draw with MNIST's pen. Thickening grows the box and thinning shrinks it, which
+        # Redraw with MNIST's pen. Thickening grows the box and thinning shrinks it, which
         # changes the scale: two rounds bring the width within a few percent.
-        pad = int(np.ceil(max(MNIST_STROKE / scale - drawn / scale, 0) / 2)) + 2
-        work = np.pad(crop, pad)
         width = drawn / scale
+        work = np.pad(work, int(np.ceil(max(MNIST_STROKE / scale - width, 0) / 2)) + 2)
         for _ in range(2):
             target = MNIST_STROKE / scale
             work = restroke(work, width, target)
             b = _box(work >= INK)
-            if b is None:
-                break
-            work = work[b[0]:b[1], b[2]:b[3]]
+            work = work[b[0]:b[1], b[2]:b[3]]  # restroke never removes all the ink
             width, scale = target, BOX / max(work.shape)
-        if b is not None:
-            crop = work
-        action = "thinned" if drawn > MNIST_STROKE else "thickened"
-    else:
-        action = "kept"
+        digit = _shrink(work)
+        return digit, Stroke(round(drawn, 1), round(digit_stroke_width(digit), 1),
+                             "thinned" if drawn > MNIST_STROKE else "thickened")
     digit = _shrink(crop)
-    prepared = digit_stroke_width(digit) if action != "kept" else drawn
-    return digit, Stroke(round(drawn, 1), round(prepared, 1), action)
+    return digit, Stroke(round(drawn, 1), round(digit_stroke_width(digit), 1), "kept")
+
+
+def _resize(a: np.ndarray, factor: float) -> np.ndarray:
+    h, w = a.shape
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))  # PIL wants (width, height)
+    return np.clip(np.asarray(Image.fromarray(a.astype(np.float32), mode="F").resize(size, Image.Resampling.LANCZOS),
+                              dtype=np.float64), 0.0, None)  # Lanczos rings slightly below zero next to strokes
 
 
 def _shrink(crop: np.ndarray) -> np.ndarray:
     out = np.zeros((SIZE, SIZE), dtype=np.uint8)
-    h, w = crop.shape
-    scale = BOX / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))  # PIL wants (width, height)
-    small = np.asarray(Image.fromarray(crop.astype(np.float32), mode="F")
-                       .resize(size, Image.Resampling.LANCZOS), dtype=np.float64)
-    small = np.clip(small, 0.0, None)  # Lanczos rings slightly below zero next to strokes
+    small = _resize(crop, BOX / max(crop.shape))
     peak = small.max()
     if peak <= 0:
         return out
