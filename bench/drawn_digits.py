@@ -151,6 +151,8 @@ def report(all_cases: list[Case], probs: dict[str, np.ndarray]) -> dict:
                                "missed": sorted(((v, i) for i, v in missed.items() if v > 0), reverse=True)[:5],
                                "worst": {f: min(v.items(), key=lambda kv: kv[1]) for f, v in per.items() if f != "mixed"},
                                "unsure_other": float((p[~digit].max(1) < attribution.LOW_CONFIDENCE).mean())}
+    res["unsure_digits"] = float(np.all([p[digit].max(1) < attribution.LOW_CONFIDENCE for p in probs.values()],
+                                        axis=0).mean())
     if (~digit).any():
         every = np.all([p[~digit].max(1) < attribution.LOW_CONFIDENCE for p in probs.values()], axis=0)
         res["unsure_all"] = float(every.mean())
@@ -195,6 +197,13 @@ def main(argv: list[str] | None = None) -> int:
         worst = min(a for _, a in r["worst"].values())
         mnist = "" if test is None else f"  (MNIST test {evaluate.evaluate(ckpts[name], test)['accuracy']:.2%} on {len(test):,})"
         print(f"drawn {name}: {r['overall']:.1%}  worst factor setting {worst:.1%}{mnist}")
+    # The other side of "unsure": real digits that every model is unsure of get the page's warning too.
+    print(f"drawn digits, every model below {attribution.LOW_CONFIDENCE:.0%}: {res['unsure_digits']:.1%}", end="")
+    if test is not None:
+        test_probs = [probabilities(c.model, test.images.numpy()) for c in ckpts.values()]
+        print(f"; MNIST test digits: {np.all([p.max(1) < attribution.LOW_CONFIDENCE for p in test_probs], 0).mean():.2%}")
+    else:
+        print()
     if "unsure_all" in res:
         met &= res["unsure_all"] >= TARGET_UNSURE
         kinds = ", ".join(f"{k} {v:.0%}" for k, v in res["unsure_by_kind"].items())
