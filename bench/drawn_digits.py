@@ -101,10 +101,12 @@ def cases(digits: list[dict], others: list[dict], seed: int = 0, quick: bool = F
                 v = {**DEFAULT, factor: s}
                 if factor == "position":
                     v["size"] = POSITION_SIZE
-                out.append(Case(i, label, factor, s, v["pen"], v["tilt"], v["slant"], v["size"], CORNERS[v["position"]]))
+                out.append(Case(i, label, factor, s, v["pen"], v["tilt"], v["slant"], v["size"],
+                                CORNERS[v["position"]]))
         for _ in range(1 if quick else MIXED_PER_DRAWING):
             size = gen.uniform(0.4, 1.0)
-            pen = int(gen.uniform(8, min(40, 50 * size)))  # a fat pen on a small digit fills its loops: no one could read it
+            # a fat pen on a small digit fills its loops: no one could read it
+            pen = int(gen.uniform(8, min(40, 50 * size)))
             out.append(Case(i, label, "mixed", "random", pen, gen.uniform(-20, 20), gen.uniform(-0.3, 0.3), size,
                             tuple(gen.uniform(-1, 1, 2))))
     for j in (range(0, len(others), 7) if quick else range(len(others))):
@@ -149,7 +151,8 @@ def report(all_cases: list[Case], probs: dict[str, np.ndarray]) -> dict:
         missed = {int(i): float(1 - right[digit & (drawing == i)].mean()) for i in np.unique(drawing[digit])}
         res["models"][name] = {"overall": float(right[digit].mean()), "per_factor": per,
                                "missed": sorted(((v, i) for i, v in missed.items() if v > 0), reverse=True)[:5],
-                               "worst": {f: min(v.items(), key=lambda kv: kv[1]) for f, v in per.items() if f != "mixed"},
+                               "worst": {f: min(v.items(), key=lambda kv: kv[1])
+                                         for f, v in per.items() if f != "mixed"},
                                "unsure_other": float((p[~digit].max(1) < attribution.LOW_CONFIDENCE).mean())}
     res["unsure_digits"] = float(np.all([p[digit].max(1) < attribution.LOW_CONFIDENCE for p in probs.values()],
                                         axis=0).mean())
@@ -163,7 +166,8 @@ def report(all_cases: list[Case], probs: dict[str, np.ndarray]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.drawn_digits", description=__doc__.splitlines()[0])
-    p.add_argument("--models", nargs="*", default=[str(SHIPPED_DIR / f"{n}.pt") for n in ("rnn", "lstm", "gru", "birnn")])
+    p.add_argument("--models", nargs="*",
+                   default=[str(SHIPPED_DIR / f"{n}.pt") for n in ("rnn", "lstm", "gru", "birnn")])
     p.add_argument("--quick", action="store_true", help="a small slice (the tests)")
     p.add_argument("--no-mnist", action="store_true", help="skip the MNIST test accuracy")
     args = p.parse_args(argv)
@@ -195,13 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     test = None if args.no_mnist else data.load_test()
     for name, r in res["models"].items():
         worst = min(a for _, a in r["worst"].values())
-        mnist = "" if test is None else f"  (MNIST test {evaluate.evaluate(ckpts[name], test)['accuracy']:.2%} on {len(test):,})"
+        mnist = ("" if test is None else
+                 f"  (MNIST test {evaluate.evaluate(ckpts[name], test)['accuracy']:.2%} on {len(test):,})")
         print(f"drawn {name}: {r['overall']:.1%}  worst factor setting {worst:.1%}{mnist}")
     # The other side of "unsure": real digits that every model is unsure of get the page's warning too.
     print(f"drawn digits, every model below {attribution.LOW_CONFIDENCE:.0%}: {res['unsure_digits']:.1%}", end="")
     if test is not None:
         test_probs = [probabilities(c.model, test.images.numpy()) for c in ckpts.values()]
-        print(f"; MNIST test digits: {np.all([p.max(1) < attribution.LOW_CONFIDENCE for p in test_probs], 0).mean():.2%}")
+        unsure = np.all([p.max(1) < attribution.LOW_CONFIDENCE for p in test_probs], 0).mean()
+        print(f"; MNIST test digits: {unsure:.2%}")
     else:
         print()
     if "unsure_all" in res:

@@ -10,8 +10,8 @@ back in, so no ink is cut off. Simard et al. (2003) showed that such distortions
 than a larger network on MNIST.
 
 `non_digits` makes things that are not one digit (two digits side by side, two digits drawn
-over each other, figures of straight strokes as letters and scribbles are): trained towards a uniform answer, they teach the models
-to say "unsure" instead of a confident wrong digit.
+over each other, figures of straight strokes as letters and scribbles are): trained towards a
+uniform answer, they teach the models to say "unsure" instead of a confident wrong digit.
 """
 from __future__ import annotations
 
@@ -88,7 +88,8 @@ def ink_box(x: torch.Tensor, level: float = 0.05) -> torch.Tensor:
     return torch.where(empty[:, None], torch.tensor([0.0, 0.0, W, H], device=x.device), box)
 
 
-def distort(x: torch.Tensor, gen: torch.Generator, strength: Strength = Strength(), margin: float = 1.0) -> torch.Tensor:
+def distort(x: torch.Tensor, gen: torch.Generator, strength: Strength = Strength(),
+            margin: float = 1.0) -> torch.Tensor:
     """A batch of digits (B, 28, 28) in [0, 1] -> each one randomly turned, slanted, scaled,
     shifted and thinned or thickened (`transform` with values drawn from `strength`'s ranges).
     `gen` lives on x's device; the same generator state gives the same batch."""

@@ -44,7 +44,7 @@ class TrainConfig:
     eval_every: int = 0          # steps between test evaluations (0 = once per epoch)
     device: str = "auto"         # auto (cuda when torch sees one) | cpu | cuda
     precision: str = "fp32"      # fp32 | bf16 (autocast: bfloat16 matrix products, fp32 weights)
-    augment: float = 0.0         # strength of random turn/slant/size/shift/pen distortions per batch (0 = off; augment.py)
+    augment: float = 0.0         # random turns, slants, sizes, shifts, pens per batch: 0 = off, 1 = augment.py's ranges
     non_digits: float = 0.0      # extra non-digit images per batch, as a share of it, trained towards a uniform answer
 
     def __post_init__(self):
@@ -198,7 +198,9 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
                 break
             t0 = time.perf_counter()
             x, y = x_all[idx], y_all[idx]
-            x, target = augment.batch(x, y, aug_gen, cfg.augment, cfg.non_digits) if cfg.augment or cfg.non_digits else (x, y)
+            target = y
+            if cfg.augment or cfg.non_digits:  # distorted digits, then any non-digits (uniform targets)
+                x, target = augment.batch(x, y, aug_gen, cfg.augment, cfg.non_digits)
             opt.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
                 logits = model(x)
