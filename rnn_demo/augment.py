@@ -47,12 +47,19 @@ def _uniform(n: int, lo: float, hi: float, gen: torch.Generator, device) -> torc
     return torch.rand(n, generator=gen, device=device) * (hi - lo) + lo
 
 
+def _window(x: torch.Tensor, op, outside: float) -> torch.Tensor:
+    """op (max or min) over each pixel's 3x3 neighbourhood of (B, H, W), as rows then columns of
+    shifted views: the same numbers as a 3x3 max pool, several times faster on a CPU thread."""
+    p = F.pad(x, (1, 1, 1, 1), value=outside)                        # (B, H + 2, W + 2)
+    rows = op(op(p[:, :-2], p[:, 1:-1]), p[:, 2:])                    # (B, H, W + 2)
+    return op(op(rows[..., :-2], rows[..., 1:-1]), rows[..., 2:])    # (B, H, W)
+
+
 def thicken(x: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
     """(B, H, W) ink in [0, 1]; amount (B,) in [-1, 1]: < 0 blends towards a 3x3 grey erosion
     (thinner strokes), > 0 towards a 3x3 grey dilation (thicker), 0 leaves the image alone."""
-    x4 = x.unsqueeze(1)                                               # (B, 1, H, W)
-    dilated = F.max_pool2d(x4, 3, stride=1, padding=1).squeeze(1)
-    eroded = -F.max_pool2d(-x4, 3, stride=1, padding=1).squeeze(1)
+    dilated = _window(x, torch.maximum, 0.0)                         # 3x3 max: max_pool2d(x, 3, 1, 1)
+    eroded = _window(x, torch.minimum, 1.0)                          # 3x3 min: -max_pool2d(-x, 3, 1, 1)
     # A stroke only 1-2 px wide would vanish under a full erosion: keep half its ink at least.
     eroded = torch.maximum(eroded, 0.5 * x * (eroded.amax((1, 2), keepdim=True) < 0.5))
     a = amount.view(-1, 1, 1)

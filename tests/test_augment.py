@@ -106,3 +106,11 @@ def test_non_digits_come_last_with_a_uniform_target(sample):
     assert out.min() >= 0 and out.max() <= 1
     plain = augment.batch(x, y, torch.Generator().manual_seed(0), 1.0, 0.0)
     assert plain[0].shape == (40, 28, 28) and plain[1] is y
+
+
+def test_the_3x3_window_is_a_max_pool(sample):
+    """augment's separable 3x3 max / min gives exactly torch's max pool (the reference)."""
+    import torch.nn.functional as F
+    x = sample.sequences(slice(0, 64))
+    assert torch.equal(augment._window(x, torch.maximum, 0.0), F.max_pool2d(x[:, None], 3, 1, 1)[:, 0])
+    assert torch.equal(augment._window(x, torch.minimum, 1.0), -F.max_pool2d(-x[:, None], 3, 1, 1)[:, 0])
