@@ -221,11 +221,10 @@ def _prepare(amount: np.ndarray) -> tuple[np.ndarray, Stroke | None]:
             b = _box(work >= INK)
             work = work[b[0]:b[1], b[2]:b[3]]  # restroke never removes all the ink
             width, scale = target, BOX / max(work.shape)
-        digit = _shrink(work)
-        return digit, Stroke(round(drawn, 1), round(digit_stroke_width(digit), 1),
-                             "thinned" if drawn > MNIST_STROKE else "thickened")
-    digit = _shrink(crop)
-    return digit, Stroke(round(drawn, 1), round(digit_stroke_width(digit), 1), "kept")
+        prepared = stroke_width(work >= 0.5) * scale  # measured where it was redrawn: cheap
+        return _shrink(work), Stroke(round(drawn, 1), round(prepared, 1),
+                                     "thinned" if drawn > MNIST_STROKE else "thickened")
+    return _shrink(crop), Stroke(round(drawn, 1), round(drawn, 1), "kept")
 
 
 def _resize(a: np.ndarray, factor: float) -> np.ndarray:

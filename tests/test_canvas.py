@@ -160,7 +160,7 @@ def test_any_pen_gives_mnist_like_strokes(pen, size):
         reading = canvas.prepare(drawing(*strokes, width=pen))
         width = canvas.digit_stroke_width(reading.digit)
         assert 2.2 <= width <= 3.3, (label, pen, size, reading.stroke)
-        assert reading.stroke.prepared == pytest.approx(width, abs=0.06)
+        assert reading.stroke.prepared == pytest.approx(width, abs=0.35)  # measured before the last shrink
         ys = [y for stroke in strokes for _, y in stroke]
         drawn = pen * canvas.BOX / (max(ys) - min(ys) + pen)  # the pen shrunk with the digit (taller than wide)
         assert reading.stroke.drawn == pytest.approx(drawn, rel=0.3, abs=0.3), (label, pen, size)
