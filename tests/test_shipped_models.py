@@ -25,3 +25,20 @@ def test_shipped_model(name, test_digits):
     assert result["accuracy"] >= (TARGETS[name] if full_mnist() else TARGETS[name] - 0.015)
     if full_mnist():
         assert result["accuracy"] == pytest.approx(ckpt.metrics["test_acc"], abs=1e-4)
+
+
+def test_the_unsure_threshold_is_calibrated_on_mnist(test_digits):
+    """attribution.LOW_CONFIDENCE is the largest threshold at which the Draw page calls at most
+    0.5% of MNIST's test digits 'unsure' (every shipped model below it): chosen on real digits,
+    not on the drawn non-digits of bench/drawn_digits.py."""
+    import torch
+
+    from rnn_demo import attribution
+    x = test_digits.sequences()
+    with torch.inference_mode():
+        top = torch.stack([torch.cat([checkpoints.load(SHIPPED_DIR / f"{n}.pt").model.trace(x[i:i + 2000]).probs
+                                      for i in range(0, len(x), 2000)]).amax(1) for n in TARGETS]).amax(0)
+    unsure = (top < attribution.LOW_CONFIDENCE).float().mean().item()
+    assert unsure <= (0.005 if full_mnist() else 0.015)
+    if full_mnist():  # and not lower than it needs to be
+        assert (top < attribution.LOW_CONFIDENCE + 0.02).float().mean().item() > 0.004
