@@ -36,6 +36,6 @@ def test_a_quick_run_reads_the_drawings(capsys):
     out = capsys.readouterr().out
     got = re.search(r"^drawn lstm: ([\d.]+)%", out, re.M)
     assert got and float(got.group(1)) >= 60.0  # the slice holds two of the hardest drawings; chance is 10%
-    assert re.search(r"^not digits, every model below 50%: [\d.]+%", out, re.M)
+    assert re.search(r"^not digits, every model below \d+%: [\d.]+%", out, re.M)
     for factor in dd.FACTORS:
         assert re.search(rf"^  {factor} ", out, re.M)
