@@ -12,7 +12,8 @@ st.title("Draw a digit: live predictions from every model")
 st.markdown(
     "Draw one digit, 0 to 9, **white on black**, as large as the box allows. It is shrunk the way MNIST "
     "itself was made (LeCun et al., 1998): cropped to the ink, scaled so its longer side is 20 pixels, and "
-    "placed in a 28 x 28 frame with its centre of mass in the middle. Then every model reads it one row "
+    "placed in a 28 x 28 frame with its centre of mass in the middle; and its strokes are thinned or thickened "
+    "to the width of MNIST's pen strokes, whatever pen you draw with. Then every model reads it one row "
     "at a time, 28 rows = 28 time steps, exactly as it read MNIST."
 )
 
@@ -30,9 +31,9 @@ with left:
 with ui.one_at_a_time(answer=True):
     image = result.image_data  # RGBA (H, W, 4), or None before anything is drawn
     if image is None:
-        verdict, digit = canvas.Verdict(False, "empty", ""), None
+        verdict, digit, stroke = canvas.Verdict(False, "empty", ""), None, None
     else:
-        verdict, digit = canvas.read(image)  # digit: uint8 (28, 28), made as MNIST was
+        verdict, digit, stroke = canvas.prepare(image)  # digit: uint8 (28, 28), made as MNIST was
     if not verdict.ok:
         with right:
             st.info(verdict.message or "The canvas is empty: draw a digit from 0 to 9 on the black square.")
@@ -63,6 +64,8 @@ with ui.one_at_a_time():
     with right:
         st.plotly_chart(drawing.seen_digit(digit, height=330), width="stretch",
                         config={"displayModeBar": False})
+        if stroke is not None:
+            st.caption(stroke.message)
     st.plotly_chart(drawing.probability_bars({n: p.probs for n, p in preds.items()}, cells), width="stretch")
 
 with ui.one_at_a_time():

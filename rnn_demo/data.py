@@ -136,9 +136,9 @@ def _load_mnist(root: Path, train: bool, download: bool) -> Digits:
                           "labels; they must match.")
     if labels.max() > 9:
         raise DataCorrupt(f"{label_file} holds the label {int(labels.max())}; digits are 0 to 9.")
-    split = "train" if train else "test"
+    split = "train" if train else "test"  # no folder in the record: it travels in checkpoints
     return Digits(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)),
-                  f"MNIST {split} set ({len(labels):,} digits)")
+                  f"MNIST {split} ({len(labels):,} digits)")
 
 
 def load_mnist(train: bool = True, root: str | os.PathLike | None = None,

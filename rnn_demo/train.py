@@ -22,7 +22,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from rnn_demo import checkpoints, data, precision, tblog
+from rnn_demo import augment, checkpoints, data, precision, tblog
 from rnn_demo.model import ModelConfig, SequenceClassifier, build, count_params, initialise
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
@@ -50,6 +50,8 @@ class TrainConfig:
     device: str = "auto"         # auto (cuda when torch sees one) | cpu | cuda
     precision: str = "fp32"      # fp32 | bf16 (autocast: bfloat16 products, fp32 weights) | auto (precision.py)
     tensorboard: str = ""        # folder for TensorBoard event files (rnn_demo/tblog.py); "" = none
+    augment: float = 0.0         # random turns, slants, sizes, shifts, pens per batch: 0 = off, 1 = augment.py's ranges
+    non_digits: float = 0.0      # extra non-digit images per batch, as a share of it, trained towards a uniform answer
 
     def __post_init__(self):
         checks = [(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
@@ -68,7 +70,10 @@ class TrainConfig:
                   (_int(self.seed) and 0 <= self.seed < 2**63, "seed must be a whole number from 0 to 2^63 - 1"),
                   (_int(self.eval_every) and 0 <= self.eval_every <= MAX_STEPS, "eval_every must be a whole number, 0 or more"),
                   (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
-                  (self.precision in precision.CHOICES, "precision must be auto, fp32 or bf16")]
+                  (self.precision in precision.CHOICES, "precision must be auto, fp32 or bf16"),
+                  (_num(self.augment) and 0 <= self.augment <= 2, "augmentation strength must be between 0 and 2"),
+                  (_num(self.non_digits) and 0 <= self.non_digits <= 0.5,
+                   "the share of non-digits must be between 0 and 0.5")]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
@@ -187,6 +192,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
+    aug_gen = torch.Generator(device).manual_seed(cfg.seed)  # its own stream: batches stay as without it
     model = build(model_cfg)
     initialise(model, cfg.init, gen)
     model.to(device).train()
@@ -229,10 +235,14 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
                 break
             t0 = time.perf_counter()
             x, y = x_all[idx], y_all[idx]
+            target = y
+            if cfg.augment or cfg.non_digits:  # distorted digits, then any non-digits (uniform targets)
+                x, target = augment.batch(x, y, aug_gen, cfg.augment, cfg.non_digits)
             opt.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 logits = model(x)
-                loss = loss_fn(logits.float(), y)
+                loss = loss_fn(logits.float(), target)
+            logits = logits[:len(y)]  # the digits; non-digits come after them
             loss.backward()
             grad_norm = nn.utils.clip_grad_norm_(model.parameters(), cfg.clip if cfg.clip > 0 else float("inf"))
             loss_v, norm_v = loss.item(), grad_norm.item()
@@ -289,7 +299,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--bidirectional", action="store_true")
     for name in ("optimizer", "lr", "batch_size", "epochs", "iterations", "clip", "init", "schedule", "warmup",
-                 "label_smoothing", "seed", "eval_every", "device", "precision"):
+                 "label_smoothing", "seed", "eval_every", "device", "precision", "augment", "non_digits"):
         default = getattr(TrainConfig(), name)
         p.add_argument("--" + name.replace("_", "-"), type=type(default), default=None,
                        help=f"(preset's value; default recipe: {default})")

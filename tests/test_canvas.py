@@ -141,3 +141,37 @@ def test_verdicts(image, problem):
 def test_not_an_image_is_a_clear_error():
     with pytest.raises(ValueError, match="expected a gray"):
         canvas.assess(np.zeros((4, 4, 2)))
+
+
+def test_mnist_stroke_is_the_median_width_of_mnist_digits(sample):
+    widths = [canvas.digit_stroke_width(d) for d in sample.images.numpy()[:300]]
+    assert np.median(widths) == pytest.approx(canvas.MNIST_STROKE, abs=0.1)
+
+
+@pytest.mark.parametrize("pen", [6, 10, 20, 30, 45])
+@pytest.mark.parametrize("size", [1.0, 0.6, 0.4], ids=["full", "60%", "40%"])
+def test_any_pen_gives_mnist_like_strokes(pen, size):
+    """Pens from 6 to 45 px on the 280 px canvas, digits drawn full size down to 40%: the digit
+    handed to the models has strokes about as wide as MNIST's middle half (2.3-3.2 px)."""
+    if pen > 50 * size:
+        pytest.skip("a pen this fat on a digit this small fills its loops: no width to restore")
+    for label in (0, 4, 7):
+        strokes = [[(140 + (x - 140) * size, 140 + (y - 140) * size) for x, y in s] for s in TEN[label]]
+        reading = canvas.prepare(drawing(*strokes, width=pen))
+        width = canvas.digit_stroke_width(reading.digit)
+        assert 2.2 <= width <= 3.3, (label, pen, size, reading.stroke)
+        assert reading.stroke.prepared == pytest.approx(width, abs=0.35)  # measured before the last shrink
+        ys = [y for stroke in strokes for _, y in stroke]
+        drawn = pen * canvas.BOX / (max(ys) - min(ys) + pen)  # the pen shrunk with the digit (taller than wide)
+        assert reading.stroke.drawn == pytest.approx(drawn, rel=0.3, abs=0.3), (label, pen, size)
+        longer, (cy, cx) = box_and_centre(reading.digit)
+        assert abs(longer - canvas.BOX) <= 1 and abs(cy - canvas.CENTRE) <= 1 and abs(cx - canvas.CENTRE) <= 1
+
+
+def test_the_stroke_step_says_what_it_did():
+    thin = canvas.prepare(drawing(*TEN[7], width=6)).stroke
+    thick = canvas.prepare(drawing(*TEN[7], width=45)).stroke
+    assert thin.action == "thickened" and thin.drawn < 1 and thin.message.startswith("Pen thickened from ~0.")
+    assert thick.action == "thinned" and thick.drawn > 3.5 and "to ~2." in thick.message
+    assert canvas.prepare(drawing(*TEN[7], width=28)).stroke.action == "kept"
+    assert canvas.prepare(np.zeros((N, N), np.uint8)).stroke is None

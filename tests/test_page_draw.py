@@ -61,6 +61,10 @@ def test_a_drawn_seven_is_read_by_every_model(user_models):
         np.testing.assert_allclose(decode(trace["z"])[:, 0], want, rtol=1e-4)
     assert strips
     assert not at.warning  # a good drawing: no complaint
+    # and the stroke step says what it did to the pen (a 20 px pen on a full-size 7: thickened)
+    stroke = canvas.prepare(image).stroke
+    assert stroke.action == "thickened"
+    assert stroke.message in [c.value for c in at.caption]
 
 
 def test_the_button_stores_the_drawn_digit_for_the_other_pages(user_models):

@@ -77,6 +77,21 @@ def test_seed_preset_is_the_blogs_recipe():
     assert (p.optimizer, p.lr, p.batch_size, p.iterations, p.init) == ("rmsprop", 1e-3, 128, 10_000, "zeros")
     opt = train.make_optimizer([torch.nn.Parameter(torch.zeros(1))], p)
     assert isinstance(opt, torch.optim.RMSprop) and opt.defaults["alpha"] == 0.9
+    assert p.augment == 0 and p.non_digits == 0  # the seed's digits, undistorted
+
+
+def test_augmented_training_is_seeded_and_leaves_plain_batches_alone(halves):
+    tr, te = halves
+    cfg = TrainConfig(lr=1e-2, batch_size=50, iterations=12, augment=1.0, non_digits=0.2)
+    a = train.train(ModelConfig("rnn", 32), cfg, tr, te)
+    b = train.train(ModelConfig("rnn", 32), cfg, tr, te)
+    assert a.status == "done" and a.history["loss"] == b.history["loss"]  # the same seed, the same run
+    assert all(0 <= acc <= 1 for acc in a.history["batch_acc"])  # the 50 digits, not the 10 non-digits
+    plain = train.train(ModelConfig("rnn", 32), replace(cfg, augment=0.0, non_digits=0.0), tr, te)
+    assert plain.history["loss"] != a.history["loss"]
+    # the augmentation draws from its own generator: the batches' order is the plain run's
+    again = train.train(ModelConfig("rnn", 32), replace(cfg, augment=0.0, non_digits=0.0), tr, te)
+    assert plain.history["loss"] == again.history["loss"]
 
 
 @pytest.mark.parametrize("bad, message", [({"lr": 0}, "learning rate"), ({"lr": float("nan")}, "learning rate"),
@@ -84,7 +99,8 @@ def test_seed_preset_is_the_blogs_recipe():
                                           ({"epochs": 0, "iterations": 0}, "at least one step"),
                                           ({"warmup": 0}, "warm-up"), ({"warmup": 1.5}, "warm-up"),
                                           ({"label_smoothing": -0.1}, "label smoothing"),
-                                          ({"label_smoothing": 1}, "label smoothing")])
+                                          ({"label_smoothing": 1}, "label smoothing"),
+                                          ({"augment": -1}, "augmentation"), ({"non_digits": 0.9}, "non-digits")])
 def test_bad_train_settings_say_why(bad, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**bad)

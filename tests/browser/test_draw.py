@@ -56,6 +56,10 @@ def test_drawing_digits_with_the_mouse_gets_predictions(page):
         assert all(re.fullmatch(r"\d", v) for v in got.values()), got
         # most models read the hand-drawn digit right
         assert sum(v == digit for v in got.values()) >= (len(got) + 1) // 2, (name, got)
+        # the stroke step: the page's 20 px pen on a digit this size is thinner than MNIST's strokes
+        step = page.get_by_text(re.compile(r"^Pen (thickened|thinned) from ~\d\.\d px to ~\d\.\d px"))
+        step.wait_for(timeout=30_000)
+        assert "MNIST" in step.inner_text()
         page.get_by_text("Which rows mattered").wait_for()
         page.screenshot(path=ARTIFACTS / f"draw_{name}.png")
         if name == "seven":  # the figures further down (the page scrolls inside its main section)

@@ -32,6 +32,7 @@ CHARTS = {"Hidden_states": 4, "Gradient_flow": 4, "Train": 2, "Compare": 6}  # a
 
 def settle(page, path: str) -> None:
     """Wait until the page has run and its figures are drawn (Plotly draws after the script)."""
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=60_000)  # every page has a title
     wait_for_app(page)
     if path in CHARTS:
         page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {CHARTS[path]}",
