@@ -47,7 +47,7 @@ def home() -> None:
         m = ckpt.metrics
         rows.append({"model": ui.plain(name), "architecture": ckpt.model_config.label,  # st.table reads Markdown
                      "test accuracy": f"{m['test_acc']:.2%}" if m.get("test_acc") is not None else "?",
-                     "test digits": ckpt.dataset.get("n_test", "?"), "parameters": f"{m['params']:,}",
+                     "test digits": f"{ckpt.dataset['n_test']:,}" if isinstance(ckpt.dataset.get("n_test"), int) else "?", "parameters": f"{m['params']:,}",
                      "size": f"{Path(path).stat().st_size / 1024:.0f} KB",
                      "shipped": path.parent == ui.SHIPPED_DIR})
     st.table(rows)

@@ -17,9 +17,11 @@ st.markdown(
     "in every page's model list."
 )
 
-# Widget defaults, and the two presets: the seed's recipe, and a quick run for a first look.
-QUICK = {"cell": "rnn", "bidir": False, "hidden": 64, "layers": 1, "optimizer": "adam", "lr": 0.003,
-         "batch": 64, "length": "epochs", "epochs": 5.0, "iterations": 100, "clip": 1.0, "init": "orthogonal",
+# Widget defaults, and the two presets: the seed's recipe, and a quick run for a first look: the
+# seed's RNN 128 on the bundled sample in about half a minute (5,000 small steps), long enough to
+# watch the curves and press Stop, and about 89% on the held-out digits.
+QUICK = {"cell": "rnn", "bidir": False, "hidden": 128, "layers": 1, "optimizer": "adam", "lr": 0.003,
+         "batch": 16, "length": "epochs", "epochs": 100.0, "iterations": 100, "clip": 1.0, "init": "orthogonal",
          "schedule": "onecycle", "seed": 0}
 SEED = {"cell": "rnn", "bidir": False, "hidden": 128, "layers": 1, "optimizer": "rmsprop", "lr": 0.001,
         "batch": 128, "length": "iterations", "epochs": 5.0, "iterations": 10_000, "clip": 0.0, "init": "zeros",
@@ -45,7 +47,8 @@ if mine is None:  # a reloaded tab is a new session: the run's token in the URL 
 running = manager.current()
 
 # --- controls -----------------------------------------------------------------------------
-with st.sidebar:
+# On a phone the sidebar is folded away: the recipe sits at the top of the page instead.
+with (st.expander("Recipe: the network and its training", expanded=True) if ui.narrow() else st.sidebar):
     st.header("Recipe")
     c1, c2 = st.columns(2)
     c1.button("Seed recipe", key="train_preset_seed", on_click=apply, args=(SEED,), width="stretch",
@@ -53,7 +56,8 @@ with st.sidebar:
                    "zero initial biases, no clipping. On the bundled sample that is 1,600 passes over 800 digits "
                    "(a few minutes); lower the iterations for a quick look.")
     c2.button("Quick start", key="train_preset_quick", on_click=apply, args=(QUICK,), width="stretch",
-              help="A small RNN that learns something from the bundled sample in a few seconds.")
+              help="The seed's RNN 128 on the bundled sample: about half a minute, long enough to watch the "
+                   "curves and to press Stop.")
     st.subheader("Network")
     cell = st.selectbox("Cell", ["rnn", "lstm", "gru"], key="train_cell",
                         format_func={"rnn": "RNN (tanh), as the seed", "lstm": "LSTM", "gru": "GRU"}.get)
@@ -187,8 +191,9 @@ job = mine if mine is not None else running
 if job is not None:
     st.subheader(ui.plain("2. Training " + ("your model" if job.owner == me else "(someone else's run)")
                           + f": '{job.name}'"))
-    st.caption("The loss is the cross-entropy of each batch. The gradient norm is measured before clipping: "
-               "spikes above the red line were scaled down to it.")
+    st.caption("The loss is the cross-entropy of each batch. The gradient norm is measured before clipping"
+               + (": spikes above the red line were scaled down to it." if job.train_config.clip > 0
+                  else "; this recipe does not clip it."))
     live = not job.finished_ok
 
     @st.fragment(run_every=2.0 if live else None)
@@ -218,7 +223,7 @@ if job is not None:
             st.session_state["train_show"] = s["name"]
 
 # --- results: weight summaries, download, upload -------------------------------------------
-st.subheader("3. Weights during training")
+st.subheader(f"{2 if job is None else 3}. Weights during training")
 st.markdown(
     "As the seed kept them in TensorBoard: for every parameter (W_x reads the row, W_h carries the state, b is "
     "the bias, W_l and b_l are the read-out) the mean, the spread (± one standard deviation), the smallest and "

@@ -104,8 +104,9 @@ c1, c2, c3 = st.columns([2, 2, 3])
 a = c1.selectbox("First model", names, index=0, key="compare_a")
 b = c2.selectbox("Second model", names, index=1, key="compare_b")
 sample = ui.sample()
-index = c3.number_input(f"Digit from the bundled sample (0 to {len(sample) - 1})", 0, len(sample) - 1, 0,
-                        key="compare_digit")
+number = c3.number_input(f"Digit no. of the bundled sample (1 to {len(sample):,})", 1, len(sample), 1,
+                         key="compare_digit")
+index = int(number) - 1  # counted from 1 on every page, as the Hidden states page does
 label = int(sample.labels[int(index)])
 with ui.friendly_errors("The animation"):
     pair = {a: ui.reading_trace(a, int(index))} | ({b: ui.reading_trace(b, int(index))} if b != a else {})

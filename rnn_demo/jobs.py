@@ -234,7 +234,7 @@ class Job:
         steps = len(result.history["batch_acc"])
         message = result.message
         if result.status == "stopped":
-            message = f"{self.stop_reason or 'Stopped'} after {steps} of {total} steps."
+            message = f"{self.stop_reason or 'Stopped'} after {steps:,} of {total:,} steps."
         if steps == 0:
             self._set(status=result.status if result.status != "done" else "failed", history=result.history,
                       message=(message or "No step was taken.") + " Nothing was saved.")
