@@ -5,7 +5,7 @@ import math
 import streamlit as st
 
 from rnn_demo import export, gradients, ui
-from rnn_demo.plots import cell_color
+from rnn_demo.plots import cell_color, model_colors
 from rnn_demo.plots import gradients as gplots
 
 ui.setup("Gradient flow")
@@ -42,6 +42,7 @@ with c2:
     normalised = st.toggle("Divide by the last step", value=True, key="grad_normalised",
                            help="Each digit's ‖dL/ds_t‖ divided by its own ‖dL/ds_T‖: how much of the "
                                 "gradient at the last row is left at row t.")
+colors = model_colors(picked)  # one colour per model, the shipped ones as on every page
 if not picked:
     st.info("Pick at least one model.")
 else:
@@ -52,7 +53,7 @@ else:
         with ui.friendly_errors("The gradient curves"):
             for name in picked:
                 curves = ui.gradient_curves(name, at_init=at_init)
-                color = cell_color(name, ui.load_model(name).model_config.cell)
+                color = colors[name]
                 lines.append({"name": f"{name} ‖dL/ds_t‖", "color": color, "curve": curves["h"]})
                 if "c" in curves:
                     lines.append({"name": f"{name} ‖dL/dc_t‖ (cell state)", "color": color,
@@ -102,7 +103,7 @@ else:
                 curves, answer = ui.digit_gradient_curves(name, drawn)
                 answers.append(f"{name} reads a {answer}")
                 lines.append({"name": f"{name} ‖dL/ds_t‖", "curve": curves["h"],
-                              "color": cell_color(name, ui.load_model(name).model_config.cell)})
+                              "color": colors[name]})
         left, right = st.columns([1, 3])
         left.image(drawn, caption="the digit you drew (28 × 28)", width=140, clamp=True)
         right.plotly_chart(gplots.norms_figure(lines, normalised, title="Your drawing, trained models"),

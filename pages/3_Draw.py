@@ -66,7 +66,7 @@ with ui.one_at_a_time():
                         config={"displayModeBar": False})
         if stroke is not None:
             st.caption(stroke.message)
-    st.plotly_chart(drawing.probability_bars({n: p.probs for n, p in preds.items()}, cells), width="stretch")
+    st.plotly_chart(drawing.probability_bars({n: p.probs for n, p in preds.items()}), width="stretch")
 
 with ui.one_at_a_time():
     st.subheader("The prediction after every row")

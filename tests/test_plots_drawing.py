@@ -2,7 +2,7 @@
 import numpy as np
 import plotly.graph_objects as go
 
-from rnn_demo.plots import drawing
+from rnn_demo.plots import CELL_COLORS, drawing
 
 RNG = np.random.default_rng(0)
 DIGIT = RNG.integers(0, 256, (28, 28)).astype(np.uint8)
@@ -21,12 +21,16 @@ def test_seen_digit_is_the_digit():
 
 
 def test_probability_bars_one_trace_per_model():
-    probs = {"rnn": softmax(RNG.normal(size=10)), "lstm": softmax(RNG.normal(size=10))}
-    fig = drawing.probability_bars(probs, {"rnn": "rnn", "lstm": "lstm"})
+    names = ["rnn", "lstm", "rnn-64", "rnn-128"]  # two models trained in the browser beside the shipped ones
+    probs = {n: softmax(RNG.normal(size=10)) for n in names}
+    fig = drawing.probability_bars(probs)
     go.Figure(fig.to_dict())
-    assert [t.name for t in fig.data] == ["rnn", "lstm"]
+    assert [t.name for t in fig.data] == names
     for t in fig.data:
         np.testing.assert_allclose(t.y, probs[t.name])
+    colors = [t.marker.color for t in fig.data]
+    assert len(set(colors)) == 4  # every model its own colour
+    assert colors[:2] == [CELL_COLORS["rnn"], CELL_COLORS["lstm"]]  # the shipped ones as on every page
 
 
 def test_step_predictions_one_panel_per_model_with_its_argmax():

@@ -26,6 +26,26 @@ FONT = {"size": 13}
 def cell_color(name: str, cell: str | None = None) -> str:
     """Colour for a model by its name ('rnn', 'lstm', ...) or, failing that, its cell."""
     return CELL_COLORS.get(name) or CELL_COLORS.get(cell or "", "#333333")
+
+
+EXTRA_COLORS = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939"]
+
+
+def model_colors(names) -> dict[str, str]:
+    """One colour per model on a page: the shipped models keep their architecture's colour on
+    every page; other models (rnn-64, rnn-128, ...) take distinct colours in order."""
+    out, used, extra = {}, set(), iter(EXTRA_COLORS)
+    names = list(names)
+    for name in names:
+        if name in CELL_COLORS:
+            out[name] = CELL_COLORS[name]
+            used.add(out[name])
+    for name in names:
+        if name not in out:
+            color = next((c for c in extra if c not in used), "#333333")
+            out[name] = color
+            used.add(color)
+    return out
 # Log axes label whole decades only (10⁻², 10⁻¹, 1, 10): Plotly's default minor labels ("2", "5")
 # read as 2 and 5 even below 1. Minor grid lines still mark 2..9 x each decade.
 LOG_AXIS = {"type": "log", "exponentformat": "power", "dtick": 1,

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import get_colorscale
 
-from rnn_demo.plots import DIGIT_SCALE, cell_color, figure, subplot_domains, subplot_titles
+from rnn_demo.plots import DIGIT_SCALE, figure, model_colors, subplot_domains, subplot_titles
 
 # Colour scales as explicit lists: an unvalidated figure sends names as they are, and plotly.js
 # knows only some of plotly.py's names ("gray" is not among them).
@@ -39,12 +39,12 @@ def seen_digit(digit, height: int = 300) -> go.Figure:
         "xaxis": {"title": {"text": "pixel in the row"}, "constrain": "domain", "tickvals": [0, 7, 14, 21, 27]}})
 
 
-def probability_bars(probs: dict[str, np.ndarray], cells: dict[str, str] | None = None,
-                     height: int = 300) -> go.Figure:
-    """Probability of each digit, one bar per model (grouped), coloured by architecture."""
-    cells = cells or {}
+def probability_bars(probs: dict[str, np.ndarray], height: int = 300) -> go.Figure:
+    """Probability of each digit, one bar per model (grouped), one colour per model (the shipped
+    ones by architecture, as on every page)."""
+    colors = model_colors(probs)
     bars = [{"type": "bar", "x": list(range(10)), "y": np.asarray(p, dtype=float), "name": name,
-             "marker": {"color": cell_color(name, cells.get(name))},
+             "marker": {"color": colors[name]},
              "hovertemplate": f"{name}: digit %{{x}} with probability %{{y:.1%}}<extra></extra>"}
             for name, p in probs.items()]
     return figure(bars, {

@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from rnn_demo.plots import model_colors as plots_model_colors
 from rnn_demo.plots import (CLASS_COLORS, DIGIT_SCALE, FONT, LOG_AXIS, STATE_RANGE, STATE_SCALE, TEMPLATE,
                             animation_controls)
 
@@ -329,23 +330,4 @@ def two_models_reading(rows, traces: dict[str, dict], label: int | None = None, 
     return go.Figure(fig.to_dict() | {"frames": frames}, _validate=False)
 
 
-EXTRA_COLORS = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939"]
-
-
-def model_colors(names) -> dict[str, str]:
-    """One colour per model: the shipped models keep their architecture's colour on every page;
-    other models take distinct colours in order."""
-    from rnn_demo.plots import CELL_COLORS
-
-    out, used, extra = {}, set(), iter(EXTRA_COLORS)
-    names = list(names)
-    for name in names:
-        if name in CELL_COLORS:
-            out[name] = CELL_COLORS[name]
-            used.add(out[name])
-    for name in names:
-        if name not in out:
-            color = next((c for c in extra if c not in used), "#333333")
-            out[name] = color
-            used.add(color)
-    return out
+model_colors = plots_model_colors  # one colour per model on a page (rnn_demo/plots/__init__.py)
