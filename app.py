@@ -13,9 +13,9 @@ def home() -> None:
     st.markdown(
         "A recurrent neural network reads an MNIST digit **one row at a time**: 28 rows of 28 pixels, "
         "so 28 time steps. At every step it mixes the new row $x_t$ into its memory, the hidden state "
-        "$s_t$, using the **same weights** at every step:"
+        "$s_t$ (starting from $s_0 = 0$), using the **same weights** at every step:"
     )
-    st.latex(r"s_t = \tanh\left(W_x\,x_t + W_h\,s_{t-1} + b\right), \qquad s_0 = 0")
+    st.latex(r"s_t = \tanh\left(W_x\,x_t + W_h\,s_{t-1} + b\right)")
     st.markdown(
         "After the last row, a linear read-out turns the final state into ten scores, one per digit: "
         r"$o = W_l\,s_{28} + b_l$, and softmax makes them probabilities. "
@@ -37,8 +37,9 @@ def home() -> None:
     st.graphviz_chart(unrolled, width="stretch")
 
     st.subheader("Explore")
-    for path, title, blurb in ui.pages():
-        st.page_link(path, label=f"**{title}**: {blurb}")
+    for path, title, blurb in ui.pages():  # the link, then what it shows (a link's label never wraps)
+        st.page_link(path, label=f"**{title}**")
+        st.caption(blurb)
 
     st.subheader("The models")
     rows = []
@@ -50,6 +51,8 @@ def home() -> None:
                      "test digits": f"{ckpt.dataset['n_test']:,}" if isinstance(ckpt.dataset.get("n_test"), int) else "?", "parameters": f"{m['params']:,}",
                      "size": f"{Path(path).stat().st_size / 1024:.0f} KB",
                      "shipped": path.parent == ui.SHIPPED_DIR})
+    if ui.narrow():  # a phone: the columns that fit its width
+        rows = [{k: r[k] for k in ("model", "architecture", "test accuracy")} for r in rows]
     st.table(rows)
     ui.unreadable_note()
     st.caption("Shipped models were trained on the 60,000 MNIST training digits and tested on the 10,000 "

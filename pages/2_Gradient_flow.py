@@ -17,9 +17,10 @@ st.markdown(
     "Jacobian, so after $T - t$ steps it is a product of $T - t$ matrices "
     "(Pascanu, Mikolov & Bengio 2013):"
 )
+# Two formulas, not one line: each fits a phone's width.
 st.latex(r"\frac{\partial L}{\partial s_t} = \frac{\partial L}{\partial s_T}\prod_{k=t+1}^{T}"
-         r"\frac{\partial s_k}{\partial s_{k-1}},\qquad "
-         r"\frac{\partial s_k}{\partial s_{k-1}} = \operatorname{diag}\big(f'(\cdot)\big)\,W_h")
+         r"\frac{\partial s_k}{\partial s_{k-1}},")
+st.latex(r"\frac{\partial s_k}{\partial s_{k-1}} = \operatorname{diag}\big(f'(\cdot)\big)\,W_h")
 st.markdown(
     "Every curve below is measured, not simulated: the network is unrolled over the rows of "
     f"{ui.GRADIENT_DIGITS} real MNIST digits, every state $s_t$ is kept, and autograd gives "

@@ -41,6 +41,19 @@ def settle(page, path: str) -> None:
     wait_for_app(page)
 
 
+# Content cut off inside the page: text in a box that hides what sticks out, or a formula or a
+# table that must be scrolled sideways to be read. Interactive data frames scroll by design; the
+# MathML copy KaTeX keeps for screen readers is clipped on purpose; Plotly is checked below.
+CLIPPED = """() => [...document.querySelectorAll('[data-testid="stMain"] *')]
+    .filter(e => !e.closest('.js-plotly-plot, [data-testid="stSidebar"], [data-testid="stDataFrame"], .katex-mathml')
+                 && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 2 && e.innerText.trim()
+                 && (['hidden', 'clip'].includes(getComputedStyle(e).overflowX)
+                     || (['auto', 'scroll'].includes(getComputedStyle(e).overflowX)
+                         && e.matches('.katex-display, [data-testid="stTable"] *, [data-testid="stTable"]'))))
+    .map(e => (e.getAttribute('data-testid') || e.className || e.tagName).toString().slice(0, 40)
+              + ': ' + e.innerText.trim().replace(/\\s+/g, ' ').slice(0, 50))"""
+
+
 def overlaps(a, b, slack=1.0) -> bool:
     return a["x0"] + slack < b["x1"] and b["x0"] + slack < a["x1"] and a["y0"] + slack < b["y1"] and b["y0"] + slack < a["y1"]
 
@@ -57,6 +70,8 @@ def test_every_page_fits_a_phone(browser, app_url, path, title):
         assert page.locator('[data-testid="stException"]').count() == 0
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 391, f"{title} is {width} px wide on a 390 px screen"
+        clipped = page.evaluate(CLIPPED)
+        assert not clipped, f"{title}: cut off on the right: {clipped}"
         for k, fig in enumerate(page.evaluate(MEASURE)):
             assert fig["left"] >= -1 and fig["right"] <= 391, f"{title}: figure {k} sticks out"
             assert fig["minFont"] >= 10, f"{title}: figure {k} has {fig['minFont']} px text"
