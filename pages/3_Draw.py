@@ -23,17 +23,16 @@ with left:
 
 # The models and figures take turns across sessions, answers first, one section a turn, so that
 # a waiting prediction never waits for more than one section of another page: ui.one_at_a_time.
-with ui.one_at_a_time(answer=True):
+# The answers sit beside the pad (under it on a phone), so they are in view while drawing.
+with ui.one_at_a_time(answer=True), right:
     try:
         pen = canvas.parse_strokes(drawn)  # bounded strokes inside the canvas, or one sentence why not
     except canvas.StrokeError as exc:
-        with right:
-            st.error(str(exc))
+        st.error(str(exc))
         st.stop()
     verdict, digit = canvas.read(pen.render())  # digit: uint8 (28, 28), made as MNIST was
     if not verdict.ok:
-        with right:
-            st.info(verdict.message or "The canvas is empty: draw a digit from 0 to 9 on the black square.")
+        st.info(verdict.message or "The canvas is empty: draw a digit from 0 to 9 on the black square.")
         st.stop()
     if verdict.warn:
         st.warning(verdict.message)
@@ -50,9 +49,12 @@ with ui.one_at_a_time(answer=True):
     st.subheader("What each model says")
     with ui.friendly_errors("The predictions"):
         preds = ui.draw_predictions(digit, names)
-    for col, (name, p) in zip(st.columns(len(preds)), preds.items()):
-        col.metric(f"{name} ({ui.load_model(name).model_config.label})", f"{p.digit}",
-                   f"{p.confidence:.0%} sure", delta_color="off", delta_arrow="off")
+    # Two to a row, kept side by side on a phone (wrap=False) rather than stacked one per line.
+    items = list(preds.items())
+    for row in range(0, len(items), 2):
+        for col, (name, p) in zip(st.columns(2, wrap=False), items[row:row + 2]):
+            col.metric(f"{name} ({ui.load_model(name).model_config.label})", f"{p.digit}",
+                       f"{p.confidence:.0%} sure", delta_color="off", delta_arrow="off")
     if attribution.unlike_mnist(preds):
         st.warning(f"This does not look like an MNIST digit: no model is even "
                    f"{attribution.LOW_CONFIDENCE:.0%} sure of its answer. Draw a single digit, large, in the middle, "

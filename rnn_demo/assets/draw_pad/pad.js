@@ -12,7 +12,11 @@ function makePad() {
     + '</canvas><div class="pad-buttons"><button type="button" class="pad-undo">Undo</button>'
     + '<button type="button" class="pad-clear">Clear</button></div>';
   const canvas = root.querySelector(".pad-canvas");
+  // Drawn at the screen's resolution (crisp on phones); strokes stay in 280 x 280 canvas pixels.
+  const dpr = Math.min(3, Math.max(1, window.devicePixelRatio || 1));
+  canvas.width = canvas.height = Math.round(SIZE * dpr);
   const ctx = canvas.getContext("2d");
+  ctx.scale(dpr, dpr);
   const pad = { root, strokes: [], pointer: null, seq: 0, lastSent: 0, timer: null, send: () => {} };
 
   const paint = () => {
