@@ -12,9 +12,9 @@ clock) to
 - send:     the pad's value leaving on the websocket (the rerun request);
 - answer msg: the first model's answer (a metric) of the run for that value, received;
 - finished: that run's script_finished message received;
-- answer:   the animation frame at which every model's answer of that run is painted (their
-            elements no longer stale after having been stale for that run);
-- figures:  the animation frame at which every figure of that run is painted.
+- answer:   the first animation frame, once every answer of that run has been received, at
+            which every answer on the page is fresh (not marked stale by that run);
+- figures:  the first animation frame at which every figure of that run is there and drawn.
 The websocket trace is taken in the page (a wrapper around WebSocket) and decoded here with
 Streamlit's own protobufs. The first drawing after the server starts loads the models and is
 reported apart. Targets (issue 19): answer p50 <= 300 ms, figures p50 <= 700 ms.
@@ -38,24 +38,43 @@ from bench.load_browser import CHROMIUM, CHROMIUM_ARGS, pct, start_server, stop_
 
 TIMEOUT_MS = 60_000
 FIGURES = 4  # on the Draw page after pen-up: the prediction after every row, the digit seen, the bars, the rows
+MODELS = 4   # the shipped models: the server gets an empty folder for trained ones
 
 # Strokes in canvas pixels (280 x 280); a 7, a 2 and a 0, one stroke each, interpolated below.
 DIGITS = {"7": [(70, 50), (210, 50), (120, 245)],
           "2": [(80, 80), (110, 45), (160, 40), (200, 75), (195, 120), (80, 240), (215, 240)],
           "0": [(140, 40), (190, 60), (210, 140), (190, 220), (140, 245), (90, 220), (70, 140), (90, 60), (140, 40)]}
 
-# Before the app's scripts: every websocket message sent and received, with its time (page clock).
+# Before the app's scripts: every websocket message sent and received, with its time (page clock);
+# once a try is armed (WATCH), the pad's pen-up value is found in what is sent (its "seq"), the
+# run answering it in what comes back (the pad's data echoes that seq), and that run's answers.
 WIRE = """(() => {
   const Orig = window.WebSocket;
   window.__ws = {sent: [], received: [], on: false};
+  const text = (d) => typeof d === 'string' ? d : new TextDecoder('latin1').decode(d);
   const send = Orig.prototype.send;
   Orig.prototype.send = function (d) {
-    if (window.__ws.on) window.__ws.sent.push([performance.now(), d]);
+    const t = window.__lat;
+    if (window.__ws.on) {
+      window.__ws.sent.push([performance.now(), d]);
+      if (t && t.up !== null && t.seq === null) {
+        const s = text(d), m = /"down":false,"seq":(\\d+)/.exec(s);
+        if (m) t.seq = m[1];
+      }
+    }
     return send.call(this, d);
   };
   function Wrapped(...args) {
     const ws = new Orig(...args);
-    ws.addEventListener('message', (e) => { if (window.__ws.on) window.__ws.received.push([performance.now(), e.data]); });
+    ws.addEventListener('message', (e) => {
+      if (!window.__ws.on) return;
+      const now = performance.now(), t = window.__lat;
+      window.__ws.received.push([now, e.data]);
+      if (!t || t.seq === null) return;
+      const s = text(e.data);
+      if (s.includes('{"seq": ' + t.seq + '}')) t.run = true;
+      else if (t.run && s.includes('% sure') && ++t.metrics === t.models) t.received = now;
+    });
     return ws;
   }
   Wrapped.prototype = Orig.prototype;
@@ -63,43 +82,38 @@ WIRE = """(() => {
   window.WebSocket = Wrapped;
 })();"""
 
-# Armed before each stroke: the pen-up time, then the frames at which the answer and the figures
-# of the run after it are painted. An element of the previous run is marked data-stale when a
-# run starts; "painted" is the first animation frame after each of them is fresh again.
-WATCH = """(figures) => {
+# Armed before each stroke. answer: the first animation frame, once every model's answer of the
+# pen-up run has been received, at which the page shows every answer fresh (not marked stale by
+# a newer run). figures: the first frame at which every figure is there, fresh and drawn (the
+# row-by-row strip is re-sent by the pen-up run, the three others come only with it).
+WATCH = """([figures, models]) => {
   window.__ws.sent = []; window.__ws.received = []; window.__ws.on = true;
-  const t = window.__lat = {up: null, answer: null, figures: null};
-  let staleAnswer = false, askedAnswer = false, askedFigures = false;
-  document.addEventListener('pointerup', () => {
-    t.up = performance.now();
-    if (!containers('[data-testid="stMetric"]').length) staleAnswer = true;  // no live answer yet
-    check();
-  }, {capture: true, once: true});
+  const t = window.__lat = {up: null, seq: null, run: false, metrics: 0, models, received: null,
+                            answer: null, figures: null};
+  document.addEventListener('pointerup', () => { t.up = performance.now(); }, {capture: true, once: true});
   const containers = (sel) => [...document.querySelectorAll('[data-testid="stElementContainer"]')]
     .filter(c => c.querySelector(sel));
-  const check = () => {
-    if (t.up === null) return;
-    const metrics = containers('[data-testid="stMetric"]');
-    if (metrics.some(c => c.dataset.stale === 'true')) staleAnswer = true;
-    const fresh = metrics.length && metrics.every(c => c.dataset.stale === 'false' &&
-      /^\\d$/.test(c.querySelector('[data-testid="stMetricValue"]').innerText.trim()));
-    if (!askedAnswer && fresh && staleAnswer) {
-      askedAnswer = true;
-      requestAnimationFrame(() => { t.answer = performance.now(); });
+  const frame = () => {
+    if (t.up !== null && t.received !== null && t.answer === null) {
+      const metrics = containers('[data-testid="stMetric"]');
+      if (metrics.length >= models && metrics.every(c => c.dataset.stale === 'false' &&
+          /^\\d$/.test(c.querySelector('[data-testid="stMetricValue"]').innerText.trim()))) t.answer = performance.now();
     }
-    const plots = containers('.js-plotly-plot');
-    const drawn = plots.length >= figures && plots.every(c => c.dataset.stale === 'false' &&
-      c.querySelector('.js-plotly-plot')._fullLayout);
-    if (!askedFigures && drawn) {
-      askedFigures = true;
-      requestAnimationFrame(() => { t.figures = performance.now(); });
+    if (t.up !== null && t.figures === null) {
+      const plots = containers('.js-plotly-plot');
+      if (plots.length >= figures && plots.every(c => c.dataset.stale === 'false' &&
+          c.querySelector('.js-plotly-plot')._fullLayout)) t.figures = performance.now();
     }
+    if (t.answer === null || t.figures === null) requestAnimationFrame(frame);
   };
-  const observer = new MutationObserver(check);
-  observer.observe(document.body, {childList: true, subtree: true, attributes: true, characterData: true,
-                                   attributeFilter: ['data-stale', 'class']});
-  setInterval(check, 20);  // a plot is drawn without a mutation we watch
+  requestAnimationFrame(frame);
 }"""
+
+STATE = """() => ({lat: window.__lat,
+  metrics: [...document.querySelectorAll('[data-testid="stElementContainer"]')]
+    .filter(c => c.querySelector('[data-testid="stMetric"]')).map(c => c.dataset.stale),
+  plots: [...document.querySelectorAll('[data-testid="stElementContainer"]')]
+    .filter(c => c.querySelector('.js-plotly-plot')).map(c => c.dataset.stale + (c.querySelector('.js-plotly-plot')._fullLayout ? '' : ' (not drawn)'))})"""
 
 TRACE = """() => {
   const b64 = (d) => { const u = new Uint8Array(d); let s = ''; for (let i = 0; i < u.length; i += 8192)
@@ -210,10 +224,16 @@ class Draw:
             self.page.mouse.up()
 
     def one(self, digit: str) -> dict:
-        self.page.evaluate(WATCH, FIGURES)
+        self.page.evaluate(WATCH, [FIGURES, MODELS])
         self.stroke(DIGITS[digit])
-        self.page.wait_for_function("() => window.__lat.answer !== null && window.__lat.figures !== null",
-                                    polling=50)
+        try:
+            self.page.wait_for_function("() => window.__lat.answer !== null && window.__lat.figures !== null",
+                                        polling=50)
+        except Exception as exc:  # a try that never paints counts as an error, and the run goes on
+            state = self.page.evaluate(STATE)
+            self.errors.append(f"drew a {digit}: {type(exc).__name__}; page state {state}")
+            self.idle()
+            return {}
         self.idle()
         got = split(self.page.evaluate(TRACE))
         values = [v.strip() for v in self.page.locator('[data-testid="stMetricValue"]').all_inner_texts()]

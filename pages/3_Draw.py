@@ -1,10 +1,13 @@
 """Draw a digit: every model reads it live, row by row, and shows which rows mattered."""
+import time
+
 import streamlit as st
 
 from rnn_demo import attribution, canvas, ui
 from rnn_demo.plots import drawing
 
 CANVAS_KEY = "draw_canvas"
+ANSWER_FIRST_S = 0.15  # at pen-up, between the answers and the figures
 
 ui.setup("Draw a digit")
 st.title("Draw a digit: live predictions from every model")
@@ -59,6 +62,12 @@ with ui.one_at_a_time(answer=True), right:
         st.warning(f"This does not look like an MNIST digit: no model is even "
                    f"{attribution.LOW_CONFIDENCE:.0%} sure of its answer. Draw a single digit, large, in the middle, "
                    "with one continuous stroke.")
+
+# At pen-up, a moment for the browser to paint the answers before the figures arrive: Streamlit's
+# frontend renders the deltas it holds together, and drawing four figures first would hold the
+# answers back (bench/draw_latency.py). Outside the turns: a pause costs no one else anything.
+if not pen.down:
+    time.sleep(ANSWER_FIRST_S)
 
 with ui.one_at_a_time():
     st.subheader("The prediction after every row")
