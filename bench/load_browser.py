@@ -46,11 +46,11 @@ DIGITS = {"1": [[(140, 40), (140, 240)]],
           "7": [[(70, 50), (210, 50), (120, 245)]],
           "0": [[(140, 40), (190, 60), (210, 140), (190, 220), (140, 245), (90, 220), (70, 140), (90, 60), (140, 40)]]}
 
-# Runs in the page before drawing: the time of the next mouse-up, and of the first moment after
+# Runs in the page before drawing: the time of the next pen-up (pointerup), and of the first moment after
 # it that every model's metric shows a digit.
 WATCH = """() => {
   window.__load = {up: null, shown: null};
-  document.addEventListener('mouseup', () => { window.__load.up = performance.now(); }, {capture: true, once: true});
+  document.addEventListener('pointerup', () => { window.__load.up = performance.now(); }, {capture: true, once: true});
   const check = () => {
     if (window.__load.up === null || window.__load.shown !== null) return;
     const values = [...document.querySelectorAll('[data-testid="stMetricValue"]')];
@@ -216,7 +216,7 @@ class Session:
         # Straight to the Draw page; later the sidebar link to Hidden states keeps the same session.
         await self.page.goto(f"{url}/Draw", timeout=TIMEOUT_MS)
         await self.page.get_by_text("The canvas is empty").wait_for(timeout=TIMEOUT_MS)
-        await self.page.locator("canvas.upper-canvas").wait_for(timeout=TIMEOUT_MS)
+        await self.page.locator("canvas.pad-canvas").wait_for(timeout=TIMEOUT_MS)
         # Websocket frames as the network layer sees them, timed there: not delayed by a renderer
         # that is busy drawing figures.
         cdp = await self.context.new_cdp_session(self.page)
@@ -232,7 +232,7 @@ class Session:
 
     async def draw(self, start: asyncio.Event) -> None:
         page = self.page
-        box = await page.locator("canvas.upper-canvas").bounding_box()
+        box = await page.locator("canvas.pad-canvas").bounding_box()
         strokes = wobble(DIGITS[self.digit], random.Random(self.index))
         await page.evaluate(WATCH)
         await start.wait()

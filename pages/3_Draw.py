@@ -1,11 +1,13 @@
 """Draw a digit: every model reads it live, row by row, and shows which rows mattered."""
+import time
+
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas  # only here: it needs the Streamlit runtime
 
 from rnn_demo import attribution, canvas, ui
 from rnn_demo.plots import drawing
 
 CANVAS_KEY = "draw_canvas"
+ANSWER_FIRST_S = 0.15  # at pen-up, between the answers and the figures
 
 ui.setup("Draw a digit")
 st.title("Draw a digit: live predictions from every model")
@@ -19,24 +21,23 @@ st.markdown(
 
 left, right = st.columns([1, 1], gap="large")
 with left:
-    st.space("small")  # room for the canvas's toolbar, which floats above it
-    result = st_canvas(stroke_width=canvas.STROKE_WIDTH, stroke_color="#FFFFFF", background_color="#000000",
-                       width=canvas.CANVAS_SIZE, height=canvas.CANVAS_SIZE, drawing_mode="freedraw",
-                       return_image_data=True, key=CANVAS_KEY)
-    st.caption("Draw with the mouse or a finger. The toolbar above the canvas has **undo**, **redo** and "
-               "**reset** (the bin) to start again.")
+    drawn = ui.draw_pad(CANVAS_KEY)  # the strokes so far, as the browser sent them: checked below
+    st.caption("Draw with the mouse, a pen or a finger: the models answer while you draw. **Undo** takes back "
+               "the last stroke, **Clear** starts again.")
 
 # The models and figures take turns across sessions, answers first, one section a turn, so that
 # a waiting prediction never waits for more than one section of another page: ui.one_at_a_time.
-with ui.one_at_a_time(answer=True):
-    image = result.image_data  # RGBA (H, W, 4), or None before anything is drawn
-    if image is None:
-        verdict, digit, stroke = canvas.Verdict(False, "empty", ""), None, None
-    else:
-        verdict, digit, stroke = canvas.prepare(image)  # digit: uint8 (28, 28), made as MNIST was
+# The answers sit beside the pad (under it on a phone), so they are in view while drawing.
+with ui.one_at_a_time(answer=True), right:
+    try:
+        pen = canvas.parse_strokes(drawn)  # bounded strokes inside the canvas, or one sentence why not
+    except canvas.StrokeError as exc:
+        st.error(ui.plain(exc))
+        st.stop()
+    # digit: uint8 (28, 28), made as MNIST was, the pen brought to MNIST's stroke width
+    verdict, digit, stroke = canvas.prepare(pen.render())
     if not verdict.ok:
-        with right:
-            st.info(verdict.message or "The canvas is empty: draw a digit from 0 to 9 on the black square.")
+        st.info(verdict.message or "The canvas is empty: draw a digit from 0 to 9 on the black square.")
         st.stop()
     if verdict.warn:
         st.warning(verdict.message)
@@ -48,25 +49,27 @@ with ui.one_at_a_time(answer=True):
                  "Train one on the Train page, or reinstall the app.")
         st.stop()
     names = list(cells)
+    # Before the models run: a run made stale by a newer drawing (the pen sends a few a second)
+    # stops at this element instead of computing answers nobody will see.
+    st.subheader("What each model says")
     with ui.friendly_errors("The predictions"):
         preds = ui.draw_predictions(digit, names)
-
-    st.subheader("What each model says")
-    for col, (name, p) in zip(st.columns(len(preds)), preds.items()):
-        col.metric(f"{name} ({ui.load_model(name).model_config.label})", f"{p.digit}",
-                   f"{p.confidence:.0%} sure", delta_color="off", delta_arrow="off")
+    # Two to a row, kept side by side on a phone (wrap=False) rather than stacked one per line.
+    items = list(preds.items())
+    for row in range(0, len(items), 2):
+        for col, (name, p) in zip(st.columns(2, wrap=False), items[row:row + 2]):
+            col.metric(f"{name} ({ui.load_model(name).model_config.label})", f"{p.digit}",
+                       f"{p.confidence:.0%} sure", delta_color="off", delta_arrow="off")
     if attribution.unlike_mnist(preds):
         st.warning(f"This does not look like an MNIST digit: no model is even "
                    f"{attribution.LOW_CONFIDENCE:.0%} sure of its answer. Draw a single digit, large, in the middle, "
                    "with one continuous stroke.")
 
-with ui.one_at_a_time():
-    with right:
-        st.plotly_chart(drawing.seen_digit(digit, height=330), width="stretch",
-                        config={"displayModeBar": False})
-        if stroke is not None:
-            st.caption(stroke.message)
-    st.plotly_chart(drawing.probability_bars({n: p.probs for n, p in preds.items()}), width="stretch")
+# At pen-up, a moment for the browser to paint the answers before the figures arrive: Streamlit's
+# frontend renders the deltas it holds together, and drawing four figures first would hold the
+# answers back (bench/draw_latency.py). Outside the turns: a pause costs no one else anything.
+if not pen.down:
+    time.sleep(ANSWER_FIRST_S)
 
 with ui.one_at_a_time():
     st.subheader("The prediction after every row")
@@ -80,6 +83,18 @@ with ui.one_at_a_time():
         st.caption("A bidirectional model also reads the rows bottom-up: its state at row t joins the forward half "
                    "(rows 1 to t) with the backward half (rows 28 down to t), so its row-by-row read-out is not a "
                    "reading in order, and its final answer comes from both halves after all 28 rows.")
+
+# While the pen is down, the answers and the strip above are all: the figures follow at pen-up.
+if pen.down:
+    st.stop()
+
+with ui.one_at_a_time():
+    with right:
+        st.plotly_chart(drawing.seen_digit(digit, height=330), width="stretch",
+                        config={"displayModeBar": False})
+        if stroke is not None:
+            st.caption(stroke.message)
+    st.plotly_chart(drawing.probability_bars({n: p.probs for n, p in preds.items()}), width="stretch")
 
 with ui.one_at_a_time():
     st.subheader("Which rows mattered")

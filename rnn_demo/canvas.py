@@ -7,12 +7,13 @@ in plain words, when a drawing is too empty, too small or too full to be read as
 A pen on a canvas is as wide as the user set it, whatever the size of the digit, so before
 shrinking, the strokes are thinned or thickened to the width MNIST's strokes have once in the
 20 px box (`MNIST_STROKE`); `prepare` says what was done.
-`render` and `widget_value` make a drawing without a mouse, for the tests and bench/load.py.
+`render` makes a drawing without a mouse, for the tests and bench/load.py. `parse_strokes`
+turns the Draw page's pen (strokes as point lists, untrusted) into bounded strokes that
+`render` draws; `pad_value` makes that value without a browser.
 """
 from __future__ import annotations
 
-import base64
-import io
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,7 +95,7 @@ def _assess(amount: np.ndarray) -> Verdict:
     if max(bottom - top, right - left) < MIN_EXTENT * max(H, W):
         return Verdict(False, "dot", "That is only a dot: draw a whole digit, as large as the canvas allows.")
     if mask.mean() > MAX_INK:
-        return Verdict(False, "full", "Almost the whole canvas is ink: clear it (the bin above the canvas) "
+        return Verdict(False, "full", "Almost the whole canvas is ink: clear it (Clear, under the canvas) "
                                       "and draw one digit with a single thin stroke.")
     if top < EDGE or left < EDGE or bottom > H - EDGE or right > W - EDGE:
         return Verdict(True, "edge", "The drawing touches the edge of the canvas, so part of it may be "
@@ -275,10 +276,63 @@ def render(*strokes, width: int = STROKE_WIDTH, rgba: bool = True, background: i
     return np.dstack([gray, gray, gray, np.full_like(gray, 255)]) if rgba else gray
 
 
-def widget_value(image: np.ndarray) -> dict:
-    """The drawable canvas's widget value for an RGBA image, as its frontend sends it (a PNG data
-    URL; streamlit-drawable-canvas 0.13.0)."""
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-    return {"drawing": {"raw": {"objects": []}, "data": url}, "backgroundFit": None}
+# --- The Draw page's pen: strokes as point lists, from the browser (untrusted) ----------------
+
+# A digit is a few strokes of a few hundred points (the pad keeps a point every 2 px or more);
+# these bounds leave room for any honest drawing and cap what rendering one value can cost.
+MAX_STROKES = 64
+MAX_POINTS = 4096        # in one stroke
+MAX_TOTAL_POINTS = 8192  # in the whole drawing
+
+
+class StrokeError(ValueError):
+    """The pen's value is not a drawing; the message is one plain sentence for the page."""
+
+
+@dataclass(frozen=True)
+class Strokes:
+    """A checked drawing: strokes of (x, y) canvas pixels, each inside the canvas, and whether
+    the pen is still down (a live update sent while drawing) or lifted."""
+
+    strokes: tuple[tuple[tuple[float, float], ...], ...]
+    down: bool = False
+    seq: int = 0  # the pad counts its values, so an answer can say which drawing it is for
+
+    def render(self) -> np.ndarray:
+        """RGBA (280, 280, 4), drawn as `render` draws: what `read` expects from the page."""
+        return render(*self.strokes)
+
+
+def parse_strokes(value) -> Strokes:
+    """The pad's value -> Strokes, or StrokeError with one sentence. The value is what the
+    browser sent: {"strokes": [[x0, y0, x1, y1, ...], ...], "down": bool, "seq": int}, or None
+    before anything is drawn (an empty drawing). Sizes are checked before anything is read,
+    numbers must be finite, and points are clipped to the canvas."""
+    if value is None:
+        return Strokes(())
+    if not isinstance(value, dict) or not isinstance(value.get("strokes"), list):
+        raise StrokeError("The drawing could not be read: it is not a list of pen strokes.")
+    raw, down, seq = value["strokes"], value.get("down", False), value.get("seq", 0)
+    if not isinstance(down, bool) or type(seq) is not int or not 0 <= seq < 2 ** 53:
+        raise StrokeError("The drawing could not be read: its pen state is not valid.")
+    if len(raw) > MAX_STROKES:
+        raise StrokeError(f"The drawing has more than {MAX_STROKES} strokes: clear it and draw one digit.")
+    if not all(isinstance(s, list) and 2 <= len(s) <= 2 * MAX_POINTS and len(s) % 2 == 0 for s in raw):
+        raise StrokeError(f"The drawing could not be read: each stroke must be 1 to {MAX_POINTS} points "
+                          "given as x, y pairs.")
+    if sum(len(s) for s in raw) > 2 * MAX_TOTAL_POINTS:
+        raise StrokeError(f"The drawing has more than {MAX_TOTAL_POINTS} points: clear it and draw one digit.")
+    strokes = []
+    for s in raw:
+        # bool is an int in Python, and a JSON true is no coordinate; an int may be too large for a float
+        if not all(type(v) is int or (type(v) is float and math.isfinite(v)) for v in s):
+            raise StrokeError("The drawing could not be read: a point is not a finite number.")
+        xy = np.asarray([min(max(v, 0), CANVAS_SIZE) for v in s], dtype=np.float64).reshape(-1, 2)
+        strokes.append(tuple(map(tuple, xy.tolist())))
+    return Strokes(tuple(strokes), down, seq)
+
+
+def pad_value(*strokes, down: bool = False, seq: int = 0) -> dict:
+    """The Draw page pad's value for strokes of (x, y) points, as its frontend sends it."""
+    return {"strokes": [[round(float(c), 1) for p in points for c in p] for points in strokes],
+            "down": down, "seq": seq}

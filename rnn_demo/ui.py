@@ -619,3 +619,23 @@ def runs_dir() -> Path:
 def run_dir(model_file_stem: str) -> Path:
     """The folder of a model's TensorBoard logs when the Train page trained it: runs/<name>."""
     return runs_dir() / model_file_stem
+
+# --- The Draw page's pen ---------------------------------------------------------------------
+
+_PAD_DIR = Path(__file__).resolve().parent / "assets" / "draw_pad"
+# Registered once, at import: a component of the project's own (st.components.v2) that sends the
+# strokes as point lists, while drawing and at pen-up (rnn_demo/assets/draw_pad/pad.js).
+_DRAW_PAD = st.components.v2.component(
+    "rnn_demo.draw_pad", html='<div class="pad-host"></div>',
+    css=(_PAD_DIR / "pad.css").read_text(encoding="utf-8"), js=(_PAD_DIR / "pad.js").read_text(encoding="utf-8"))
+
+
+def draw_pad(key: str):
+    """Show the drawing pad; return what it sent last (untrusted: `canvas.parse_strokes` checks
+    it), or None before anything is drawn. The pad is told which of its values this run reads
+    (`seq`), so a client can match an answer to the drawing it is for (bench/load.py)."""
+    sent = st.session_state.get(key)
+    sent = sent.get("drawing") if isinstance(sent, dict) else None
+    seq = sent.get("seq") if isinstance(sent, dict) and type(sent.get("seq")) is int else 0
+    result = _DRAW_PAD(key=key, data={"seq": seq}, width="content", on_drawing_change=lambda: None)
+    return result.get("drawing") if hasattr(result, "get") else getattr(result, "drawing", None)

@@ -175,3 +175,55 @@ def test_the_stroke_step_says_what_it_did():
     assert thick.action == "thinned" and thick.drawn > 3.5 and "to ~2." in thick.message
     assert canvas.prepare(drawing(*TEN[7], width=28)).stroke.action == "kept"
     assert canvas.prepare(np.zeros((N, N), np.uint8)).stroke is None
+# --- The Draw page's pen: strokes as point lists, checked at the boundary -----------------------
+
+def test_strokes_from_the_pad_give_the_same_digit_as_the_trusted_pipeline():
+    """Round trip: the pad's value for the ten digits' strokes, parsed and rendered, is read as
+    the same 28x28 digit as `render` of those strokes (points rounded to 0.1 px, as the pad sends)."""
+    for strokes in TEN.values():
+        pen = canvas.parse_strokes(canvas.pad_value(*strokes))
+        want = canvas.read(drawing(*strokes))
+        got = canvas.read(pen.render())
+        assert got[0] == want[0]
+        np.testing.assert_array_equal(got[1], want[1])
+        assert not pen.down
+
+
+def test_an_empty_pad_is_an_empty_drawing():
+    for value in (None, {"strokes": []}):
+        pen = canvas.parse_strokes(value)
+        assert pen.strokes == () and canvas.assess(pen.render()).problem == "empty"
+
+
+def test_points_are_clipped_to_the_canvas_and_the_pen_state_is_kept():
+    pen = canvas.parse_strokes({"strokes": [[-50, 10, 1e308, 300.5], [10 ** 400, 140]], "down": True, "seq": 7})
+    assert pen.strokes == (((0.0, 10.0), (280.0, 280.0)), ((280.0, 140.0),))
+    assert pen.down and pen.seq == 7
+
+
+@pytest.mark.parametrize("value", [
+    "data:image/png;base64,AAAA", [[1, 2]], {"strokes": "1,2"}, {"strokes": None}, {},
+    {"strokes": [[]]}, {"strokes": [[1, 2, 3]]}, {"strokes": [1, 2]}, {"strokes": [[[1, 2]]]},
+    {"strokes": [["1", "2"]]}, {"strokes": [[True, 2]]}, {"strokes": [[None, 2]]},
+    {"strokes": [[float("nan"), 2]]}, {"strokes": [[float("inf"), 2]]},
+    {"strokes": [[1, 2]] * (canvas.MAX_STROKES + 1)},
+    {"strokes": [[1, 2] * (canvas.MAX_POINTS + 1)]},
+    {"strokes": [[1, 2] * (canvas.MAX_TOTAL_POINTS // 4 + 1)] * 4},
+    {"strokes": [[1, 2]], "down": 1}, {"strokes": [[1, 2]], "seq": -1}, {"strokes": [[1, 2]], "seq": 1.5},
+])
+def test_hostile_pad_values_are_refused_with_one_plain_sentence(value):
+    with pytest.raises(canvas.StrokeError) as err:
+        canvas.parse_strokes(value)
+    message = str(err.value)
+    assert message.startswith("The drawing") and message.endswith(".") and "\n" not in message
+
+
+def test_a_pad_value_at_the_bounds_is_accepted_and_cheap():
+    import time
+    value = {"strokes": [[float(i % 280), float(i * 7 % 280)] * (canvas.MAX_TOTAL_POINTS // canvas.MAX_STROKES)
+                         for i in range(canvas.MAX_STROKES)]}
+    t = time.perf_counter()
+    pen = canvas.parse_strokes(value)
+    pen.render()
+    assert len(pen.strokes) == canvas.MAX_STROKES
+    assert time.perf_counter() - t < 5  # generous: a bound on the work, not a speed target

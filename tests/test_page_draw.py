@@ -1,5 +1,7 @@
-"""The Draw page under AppTest: a drawing injected into the canvas's state gets a prediction
-from every model; an empty canvas or a bad drawing gets a friendly message, never an exception."""
+"""The Draw page under AppTest: strokes injected into the pad's state (as its frontend sends
+them) get a prediction from every model, read from the same 28x28 digit as `canvas.render` of
+those strokes; while the pen is down only the answers and the row-by-row strip are shown; an
+empty pad, a bad drawing or a hostile value gets a friendly message, never an exception."""
 import base64
 import json
 
@@ -14,10 +16,11 @@ PAGE = str(ui.ROOT / "pages" / "3_Draw.py")
 KEY = "draw_canvas"
 
 
-def run(image=None) -> AppTest:
+def run(*strokes, value=None, down=False) -> AppTest:
+    """The page after the pad sent these strokes (or this raw value)."""
     at = AppTest.from_file(PAGE, default_timeout=60)
-    if image is not None:
-        at.session_state[KEY] = canvas.widget_value(image)
+    if strokes or value is not None:
+        at.session_state[KEY] = {"drawing": value if value is not None else canvas.pad_value(*strokes, down=down)}
     return at.run()
 
 
@@ -34,10 +37,9 @@ def spec(at, i):
 
 
 def test_a_drawn_seven_is_read_by_every_model(user_models):
-    image = drawing(SEVEN)
-    at = run(image)
+    at = run(SEVEN)
     assert not at.exception
-    digit = canvas.to_mnist(image)
+    digit = canvas.to_mnist(drawing(SEVEN))  # the pipeline the tests trust, on the same strokes
     models = {n: checkpoints.load(p).model.eval() for n, p in ui.model_paths().items()}
     expected = attribution.predict(models, digit)
     shown = {m.label.split(" (")[0]: m.value for m in at.metric}
@@ -47,11 +49,11 @@ def test_a_drawn_seven_is_read_by_every_model(user_models):
     seen = spec(at, 0)["data"][0]["z"]
     np.testing.assert_array_equal(decode(seen), digit)
     # the probability bars are the models' own softmax
-    bars = {t["name"]: decode(t["y"]) for t in spec(at, 1)["data"]}
+    bars = {t["name"]: decode(t["y"]) for t in spec(at, 2)["data"]}
     for name, p in expected.items():
         np.testing.assert_allclose(bars[name], p.probs, rtol=1e-5, atol=1e-7)
     # the per-step heatmaps are the read-out's softmax after every row
-    heatmaps = [t for t in spec(at, 2)["data"] if t["type"] == "heatmap"]
+    heatmaps = [t for t in spec(at, 1)["data"] if t["type"] == "heatmap"]
     for trace, (name, p) in zip(heatmaps, expected.items()):
         np.testing.assert_allclose(decode(trace["z"]), p.step_probs, rtol=1e-5, atol=1e-7)
     # the strip beside the digit is ||d logit_pred / d x_t|| of the RNN (and the LSTM once shipped)
@@ -72,7 +74,7 @@ def test_the_button_stores_the_drawn_digit_for_the_other_pages(user_models):
     at = AppTest.from_file(str(ui.ROOT / "app.py"), default_timeout=60).run()
     at.switch_page("pages/3_Draw.py")
     image = drawing(ONE)
-    at.session_state[KEY] = canvas.widget_value(image)
+    at.session_state[KEY] = {"drawing": canvas.pad_value(ONE)}
     at.run()
     at.button(key="draw_send").click().run()
     assert not at.exception
@@ -84,31 +86,62 @@ def test_the_button_stores_the_drawn_digit_for_the_other_pages(user_models):
 
 
 def test_empty_canvas_shows_a_friendly_message(user_models):
-    for at in (run(), run(np.zeros((280, 280, 4), np.uint8))):
+    for at in (run(), run(value={"strokes": []})):
         assert not at.exception
         assert "empty" in at.info[0].value
         assert not at.metric
 
 
-@pytest.mark.parametrize("image, words", [(np.full((280, 280, 4), 255, np.uint8), "whole canvas"),
-                                          (drawing([(140, 140), (141, 141)]), "dot")])
-def test_bad_drawings_say_why(user_models, image, words):
-    at = run(image)
+FULL = [[(0, y), (280, y)] for y in range(0, 281, 15)]  # zig-zags over the whole pad
+
+
+@pytest.mark.parametrize("strokes, words", [(FULL, "whole canvas"), ([[(140, 140), (141, 141)]], "dot")])
+def test_bad_drawings_say_why(user_models, strokes, words):
+    at = run(*strokes)
     assert not at.exception
     assert words in at.info[0].value
 
 
 def test_a_stroke_at_the_edge_is_read_with_a_warning(user_models):
-    at = run(drawing([(4, 30), (4, 250)]))
+    at = run([(4, 30), (4, 250)])
     assert not at.exception
     assert at.metric and any("edge" in w.value for w in at.warning)
 
 
 def test_when_no_model_is_sure_the_page_says_it_does_not_look_like_mnist(user_models, monkeypatch):
-    at = run(drawing(SEVEN))
+    at = run(SEVEN)
     assert not any("does not look like an MNIST digit" in w.value for w in at.warning)
     # Every model is below 101% sure of anything: the page must say so, and still show the answers.
     monkeypatch.setattr(attribution, "LOW_CONFIDENCE", 1.01)
-    at = run(drawing(SEVEN))
+    at = run(SEVEN)
     assert not at.exception and at.metric
     assert any("does not look like an MNIST digit" in w.value for w in at.warning)
+
+
+def test_while_the_pen_is_down_the_answers_and_the_strip_come_first_and_alone(user_models):
+    at = run(SEVEN, down=True)
+    assert not at.exception
+    digit = canvas.to_mnist(drawing(SEVEN))
+    models = {n: checkpoints.load(p).model.eval() for n, p in ui.model_paths().items()}
+    expected = attribution.predict(models, digit)
+    assert {m.label.split(" (")[0]: m.value for m in at.metric} == {n: str(p.digit) for n, p in expected.items()}
+    assert len(at.get("plotly_chart")) == 1  # the prediction after every row, nothing else yet
+    heatmaps = [t for t in spec(at, 0)["data"] if t["type"] == "heatmap"]
+    np.testing.assert_allclose(decode(heatmaps[0]["z"]), expected["rnn"].step_probs, rtol=1e-5, atol=1e-7)
+    assert not any("Which rows mattered" in h.value for h in at.subheader)
+    at.session_state[KEY] = {"drawing": canvas.pad_value(SEVEN, down=False, seq=2)}  # the pen lifted
+    at.run()
+    assert len(at.get("plotly_chart")) == 4 and any("Which rows mattered" in h.value for h in at.subheader)
+
+
+@pytest.mark.parametrize("value", [
+    "data:image/png;base64,AAAA",                                   # the old canvas's kind of value
+    {"strokes": [[1, 2, 3]]},                                        # an odd number of coordinates
+    {"strokes": [[140, 140, float("nan"), 150]]},                    # not a finite number
+    {"strokes": [[140, 140]] * (canvas.MAX_STROKES + 1)},            # too many strokes
+    {"strokes": [[140, 140, 150, 150]], "down": "yes"},              # a pen state that is not one
+])
+def test_a_hostile_pad_value_is_refused_with_one_sentence(user_models, value):
+    at = run(value=value)
+    assert not at.exception and not at.metric
+    assert len(at.error) == 1 and at.error[0].value.count(". ") == 0 and at.error[0].value.endswith(".")
