@@ -64,7 +64,7 @@ def test_a_drawn_seven_is_read_by_every_model(user_models):
     assert strips
     assert not at.warning  # a good drawing: no complaint
     # and the stroke step says what it did to the pen (a 20 px pen on a full-size 7: thickened)
-    stroke = canvas.prepare(image).stroke
+    stroke = canvas.prepare(drawing(SEVEN)).stroke
     assert stroke.action == "thickened"
     assert stroke.message in [c.value for c in at.caption]
 
