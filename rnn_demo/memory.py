@@ -162,6 +162,69 @@ def summary(results: dict) -> dict[str, dict]:
     return out
 
 
+# --- what the page shows: a model's state through the gap ------------------------------------
+
+PROBE_RIDGE = 1.0  # ridge penalty of the linear probes (on ~500 digits x 129 features)
+GRAD_DIGITS = 128  # digits behind the gradient-norm curve
+
+
+@torch.no_grad()
+def read_through_gap(model: SequenceClassifier, digits: data.Digits, gap: int, batch_size: int = 500) -> dict:
+    """The read-out applied at every step while the model reads each digit and then the gap:
+    p_true (N, T) is softmax(o_t)[true class], answer (N,) the final prediction, states (N, T, H)."""
+    p_true, answers, states = [], [], []
+    for i in range(0, len(digits), batch_size):
+        x = data.with_gap(digits.sequences(slice(i, i + batch_size)), gap)  # (B, T, F)
+        tr = model.trace(x)
+        y = digits.labels[i:i + batch_size]
+        p_true.append(tr.step_probs.gather(-1, y[:, None, None].expand(-1, x.shape[1], 1))[..., 0])
+        answers.append(tr.logits.argmax(-1))
+        states.append(tr.states)
+    return {"p_true": torch.cat(p_true).numpy(), "answer": torch.cat(answers).numpy(),
+            "states": torch.cat(states)}
+
+
+def probe_accuracy(states: torch.Tensor, labels: torch.Tensor, n_fit: int, ridge: float = PROBE_RIDGE) -> np.ndarray:
+    """How much of the digit is still linearly decodable from s_t at every step: a ridge
+    regression onto the one-hot class, fitted per step on the first n_fit digits' states and
+    scored (argmax) on the others. states (N, T, H) -> accuracy (T,) on the held-out digits."""
+    X = torch.cat([states, torch.ones(*states.shape[:2], 1)], dim=-1).transpose(0, 1).contiguous()  # (T, N, H+1)
+    Y = torch.nn.functional.one_hot(labels, 10).float()  # (N, C)
+    fit, held = X[:, :n_fit], X[:, n_fit:]
+    eye = torch.eye(X.shape[-1])
+    W = torch.linalg.solve(fit.transpose(1, 2) @ fit + ridge * eye, fit.transpose(1, 2) @ Y[:n_fit])  # (T, H+1, C)
+    right = (held @ W).argmax(-1) == labels[n_fit:]  # (T, N - n_fit)
+    return right.float().mean(-1).numpy()
+
+
+def gap_view(model: SequenceClassifier, digits: data.Digits, gap: int, n_grad: int = GRAD_DIGITS) -> dict:
+    """Everything the page draws for one model at one gap, over the digits (the bundled sample):
+    t (T,); p_true (N, T) float32 and answer (N,); accuracy (the final answers); probe (T,), the
+    linear probe's held-out accuracy (fitted on the first half); grad: gradients.NormCurve by state
+    ("h", and "c" for an LSTM) over the first n_grad digits, ||dL/ds_t|| of the summed loss."""
+    from rnn_demo import gradients
+
+    model.eval()
+    read = read_through_gap(model, digits, gap)
+    x = data.with_gap(digits.sequences(slice(0, n_grad)), gap)
+    T = data.ROWS + gap
+    return {"t": np.arange(1, T + 1), "gap": gap, "p_true": read["p_true"].astype(np.float32),
+            "answer": read["answer"], "labels": digits.labels.numpy(),
+            "accuracy": float((read["answer"] == digits.labels.numpy()).mean()),
+            "probe": probe_accuracy(read["states"], digits.labels, len(digits) // 2),
+            "grad": gradients.norms_through_time(model, x, digits.labels[:n_grad])}
+
+
+def shipped_checkpoints(folder: Path = FOLDER) -> dict[int, dict[str, Path]]:
+    """gap -> variant -> shipped checkpoint file, in VARIANTS order."""
+    out: dict[int, dict[str, Path]] = {}
+    for gap in CHECKPOINT_GAPS:
+        found = {v: checkpoint_path(v, gap, folder) for v in VARIANTS if checkpoint_path(v, gap, folder).exists()}
+        if found:
+            out[gap] = found
+    return out
+
+
 def grid(seeds, variants=tuple(VARIANTS), gaps=GAPS, folder: Path = FOLDER, root=None) -> None:
     """Every missing (seed, variant, gap), seed by seed. Several processes can share the work:
     each claims a run with an exclusive lock file before training it."""
