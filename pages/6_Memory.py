@@ -167,6 +167,18 @@ else:
                        "a signal back through every blank row to the rows of the digit; where this falls by orders of "
                        "magnitude, those rows get no say.")
         st.page_link("pages/2_Gradient_flow.py", label="Why the gradient fades: the Gradient flow page", icon="📉")
+        gated = [v for v in chosen if views[v]["keep"] is not None]
+        if gated:
+            st.subheader("What the gates learned")
+            keep = [{"name": LABELS[v], "variant": v, "keep": views[v]["keep"]} for v in gated]
+            st.plotly_chart(ui.chart(mplots.keep_figure, keep, gap, key=(*key, "keep")), width="stretch",
+                            key="memory_keep_fig")
+            held = ", ".join(f"{LABELS[v]}: {int((views[v]['keep'] ** gap > 0.5).sum())} of "
+                             f"{views[v]['keep'].size} units" for v in gated)
+            st.caption(f"How much of its memory each unit keeps per blank row (the LSTM's forget gate f_t, the GRU's "
+                       f"update gate z_t), averaged over the gap and {memory.KEEP_DIGITS} sample digits. A unit that "
+                       f"keeps k per step still holds k^{gap} after the gap; units keeping more than half after "
+                       f"{gap} steps: {held}.")
 
 # --- 3. why ---------------------------------------------------------------------------------
 st.header("3. Why")

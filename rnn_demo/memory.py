@@ -197,10 +197,26 @@ def probe_accuracy(states: torch.Tensor, labels: torch.Tensor, n_fit: int, ridge
     return right.float().mean(-1).numpy()
 
 
+KEEP_DIGITS = 100  # digits behind the gates' mean in the gap
+
+
+@torch.no_grad()
+def keep_in_gap(model: SequenceClassifier, digits: data.Digits, gap: int, n: int = KEEP_DIGITS) -> np.ndarray | None:
+    """Per unit, the fraction of its memory kept per step during the gap, averaged over the gap's
+    steps and n digits: the LSTM's forget gate f_t, the GRU's update gate z_t (its share of
+    h_{t-1}); sorted from most to least kept, (H,). None for the tanh RNN (no gate) or no gap."""
+    gate = {"lstm": "f", "gru": "z"}.get(model.config.cell)
+    if gate is None or gap <= 0:
+        return None
+    x = data.with_gap(digits.sequences(slice(0, n)), gap)
+    g = model.trace(x, internals=True).internals[gate][:, data.ROWS:]  # (n, gap, H)
+    return np.sort(g.mean((0, 1)).numpy())[::-1].copy()
+
+
 def gap_view(model: SequenceClassifier, digits: data.Digits, gap: int, n_grad: int = GRAD_DIGITS) -> dict:
     """Everything the page draws for one model at one gap, over the digits (the bundled sample):
     t (T,); p_true (N, T) float32 and answer (N,); accuracy (the final answers); probe (T,), the
-    linear probe's held-out accuracy (fitted on the first half); grad: gradients.NormCurve by state
+    linear probe's held-out accuracy (fitted on the first half); keep (H,) or None (keep_in_gap); grad: gradients.NormCurve by state
     ("h", and "c" for an LSTM) over the first n_grad digits, ||dL/ds_t|| of the summed loss."""
     from rnn_demo import gradients
 
@@ -212,6 +228,7 @@ def gap_view(model: SequenceClassifier, digits: data.Digits, gap: int, n_grad: i
             "answer": read["answer"], "labels": digits.labels.numpy(),
             "accuracy": float((read["answer"] == digits.labels.numpy()).mean()),
             "probe": probe_accuracy(read["states"], digits.labels, len(digits) // 2),
+            "keep": keep_in_gap(model, digits, gap),
             "grad": gradients.norms_through_time(model, x, digits.labels[:n_grad])}
 
 

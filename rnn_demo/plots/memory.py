@@ -132,3 +132,26 @@ def gradient_through_gap(lines: list[dict], gap: int, title: str = "", height: i
               "yaxis": {**LOG_AXIS, "title": {"text": "‖dL/ds_t‖ / ‖dL/ds_T‖"}},
               "legend": _legend(height), "hovermode": "x unified"}
     return figure(data, layout)
+
+
+def keep_figure(lines: list[dict], gap: int, height: int = 340) -> dict:
+    """Each gated model's units sorted by how much of their memory they keep per step in the gap
+    (lines: "name", "variant", "keep" (H,)); the right axis reads it as what is left after the
+    whole gap, keep^gap. The forget bias 1 of the standard initialisation starts every unit at 0.73."""
+    data = []
+    for ln in lines:
+        color, dash = style(ln.get("variant", ""), ln.get("cell", ""))
+        k = np.asarray(ln["keep"], float)
+        data.append({"type": "scatter", "x": np.arange(1, k.size + 1), "y": k, "mode": "lines", "name": ln["name"],
+                     "line": {"color": color, "dash": dash, "width": 2.2}, "customdata": k ** gap,
+                     "hovertemplate": f"{ln['name']}<br>unit #%{{x}}: keeps %{{y:.3f}} per step, "
+                                      f"%{{customdata:.2g}} after {gap} steps<extra></extra>"})
+    shapes = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.731, "y1": 0.731,
+               "line": {"color": "#888", "dash": "dash", "width": 1}}]
+    notes = [{"xref": "paper", "x": 1, "y": 0.731, "xanchor": "right", "yanchor": "bottom", "showarrow": False,
+              "text": "sigmoid(1) = 0.73: forget bias 1 before training", "font": {"size": 11, "color": "#666"}}]
+    layout = {"height": height, "margin": {"l": 60, "r": 20, "t": 30, "b": 50}, "shapes": shapes, "annotations": notes,
+              "xaxis": {"title": {"text": "units, from the one that keeps most"}},
+              "yaxis": {"title": {"text": "kept per step in the gap"}, "range": [0, 1.02]},
+              "legend": _legend(height), "hovermode": "x unified"}
+    return figure(data, layout)
