@@ -170,15 +170,21 @@ else:
         gated = [v for v in chosen if views[v]["keep"] is not None]
         if gated:
             st.subheader("What the gates learned")
-            keep = [{"name": LABELS[v], "variant": v, "keep": views[v]["keep"]} for v in gated]
+            keep = [{"name": LABELS[v], "variant": v, "keep": views[v]["keep"]["keep"]} for v in gated]
             st.plotly_chart(ui.chart(mplots.keep_figure, keep, gap, key=(*key, "keep")), width="stretch",
                             key="memory_keep_fig")
-            held = ", ".join(f"{LABELS[v]}: {int((views[v]['keep'] ** gap > 0.5).sum())} of "
-                             f"{views[v]['keep'].size} units" for v in gated)
+            held = ", ".join(f"{LABELS[v]}: {int((views[v]['keep']['keep'] ** gap > 0.5).sum())} of "
+                             f"{views[v]['keep']['keep'].size} units" for v in gated)
+            grows = "; ".join(f"{LABELS[v]}: ‖c_t‖ {c[27]:.1f} when the digit ends, {c[-1]:.1f} after the gap"
+                              for v in gated if (c := views[v]["keep"]["c_norm"]) is not None)
             st.caption(f"How much of its memory each unit keeps per blank row (the LSTM's forget gate f_t, the GRU's "
                        f"update gate z_t), averaged over the gap and {memory.KEEP_DIGITS} sample digits. A unit that "
-                       f"keeps k per step still holds k^{gap} after the gap; units keeping more than half after "
-                       f"{gap} steps: {held}.")
+                       f"keeps k per step would still hold k^{gap} of its content after the gap by the gate alone; "
+                       f"units keeping more than half: {held}."
+                       + (f" But the gate is not the whole story: the cell also writes i_t ⊙ g_t at every blank "
+                          f"row, computed from its own state, and the median size of the cell state goes {grows}. "
+                          "A model whose gates forget can still hold the digit by rewriting it every step; "
+                          "the probe above says whether it does." if grows else ""))
 
 # --- 3. why ---------------------------------------------------------------------------------
 st.header("3. Why")

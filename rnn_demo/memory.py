@@ -201,16 +201,19 @@ KEEP_DIGITS = 100  # digits behind the gates' mean in the gap
 
 
 @torch.no_grad()
-def keep_in_gap(model: SequenceClassifier, digits: data.Digits, gap: int, n: int = KEEP_DIGITS) -> np.ndarray | None:
+def keep_in_gap(model: SequenceClassifier, digits: data.Digits, gap: int, n: int = KEEP_DIGITS) -> dict | None:
     """Per unit, the fraction of its memory kept per step during the gap, averaged over the gap's
     steps and n digits: the LSTM's forget gate f_t, the GRU's update gate z_t (its share of
-    h_{t-1}); sorted from most to least kept, (H,). None for the tanh RNN (no gate) or no gap."""
+    h_{t-1}); "keep": sorted from most to least kept, (H,); "c_norm": the LSTM's median ||c_t||
+    at every step, (T,) (None for the GRU). None for the tanh RNN (no gate) or no gap."""
     gate = {"lstm": "f", "gru": "z"}.get(model.config.cell)
     if gate is None or gap <= 0:
         return None
     x = data.with_gap(digits.sequences(slice(0, n)), gap)
-    g = model.trace(x, internals=True).internals[gate][:, data.ROWS:]  # (n, gap, H)
-    return np.sort(g.mean((0, 1)).numpy())[::-1].copy()
+    internals = model.trace(x, internals=True).internals
+    g = internals[gate][:, data.ROWS:]  # (n, gap, H)
+    c_norm = internals["c"].norm(dim=-1).median(0).values.numpy() if "c" in internals else None
+    return {"keep": np.sort(g.mean((0, 1)).numpy())[::-1].copy(), "c_norm": c_norm}
 
 
 def gap_view(model: SequenceClassifier, digits: data.Digits, gap: int, n_grad: int = GRAD_DIGITS) -> dict:
