@@ -580,8 +580,11 @@ def memory_view(path: Path, gap: int) -> dict:
 def _memory_user_points(folder: str, stamp: int | None) -> list[dict]:
     points = []
     for p in checkpoints.list_checkpoints(folder):
-        found = _read(*_version(p))
-        if isinstance(found, str) or found.metrics.get("test_acc") is None:
+        path, stamp = _version(p)
+        if _problem(p, stamp) is not None:  # unreadable, or a name the app could not have given it
+            continue
+        found = _read(path, stamp)
+        if found.metrics.get("test_acc") is None:
             continue
         points.append({"name": p.stem, "gap": int(found.train_config.get("gap", 0)), "acc": found.metrics["test_acc"],
                        "cell": found.model_config.cell, "forget_init": found.train_config.get("forget_init", "standard"),

@@ -105,3 +105,19 @@ def test_train_it_yourself_adds_a_point(user_models):
         if job is not None:
             job.stop("test over")
             job.wait(30)
+
+
+def test_bad_files_among_the_pages_own_models_are_left_out(user_models, tmp_path):
+    folder = user_models / "memory"
+    folder.mkdir(parents=True)
+    (folder / "broken.pt").write_bytes(b"PK\x03\x04 not a checkpoint")
+    from rnn_demo.model import ModelConfig, build
+    from rnn_demo.train import TrainConfig
+    good = checkpoints.save(folder / "fine.pt", build(ModelConfig("lstm", 8)), TrainConfig(gap=25),
+                            {"test_acc": 0.5, "steps": 3})
+    (folder / "<b>x<_b>.pt").write_bytes(good.read_bytes())
+    at = open_page()
+    assert not at.error
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    stars = [t["name"] for t in spec["data"] if t["name"].startswith("yours")]
+    assert stars == ["yours: fine (MNIST, 3 steps)"]
