@@ -53,7 +53,10 @@ seeds = sorted({r["seed"] for r in results["runs"]})
 st.caption(f"The line is the mean over seeds, the band the range from the worst to the best seed ({n_runs} runs; "
            f"seeds {', '.join(map(str, seeds))}; hover a point for its seed count). Same budget and recipe for "
            f"every cell, gap and seed: {budget}. Only the cell, the forget-gate initialisation and the gap change. "
-           "Stars are models trained on this page (section 4), on their own data and budget.")
+           "Stars are models trained on this page (section 4), on their own data and budget."
+           + (f" A model that gives one answer for every digit scores {b['constant_answer']['acc']:.1%} here (always "
+              f"{b['constant_answer']['digit']}, the commonest digit among these test digits): that is where a model "
+              "that learned nothing ends, a little above the 10% line." if "constant_answer" in b else ""))
 rows = []
 for v, s in summary.items():
     row = {"model": LABELS.get(v, v)}

@@ -127,7 +127,7 @@ def collect(folder: Path = FOLDER) -> dict:
                   key=lambda r: (list(VARIANTS).index(r["variant"]) if r["variant"] in VARIANTS else 99,
                                  r["gap"], r["seed"]))
     results = {"task": "row-wise MNIST, then `gap` blank rows; the class read out after the last step",
-               "budget": budget(), "variants": {k: {"cell": v[0], "forget_init": v[1], "forget_bias": v[2],
+               "budget": {**budget(), **_constant_answer()}, "variants": {k: {"cell": v[0], "forget_init": v[1], "forget_bias": v[2],
                                                     "label": v[3]} for k, v in VARIANTS.items()},
                "reproduce": "python -m rnn_demo.memory grid --seeds 0 1 2 && python -m rnn_demo.memory collect",
                "runs": runs}
@@ -135,6 +135,16 @@ def collect(folder: Path = FOLDER) -> dict:
     tmp.write_text(json.dumps(results, indent=1))
     os.replace(tmp, folder / "results.json")
     return results
+
+
+def _constant_answer() -> dict:
+    """What a model scores that gives one answer for every digit: the commonest class's share of
+    the test digits (a model that learned nothing lands there, a little above 10%)."""
+    try:
+        counts = np.bincount(load_budget_data()[1].labels.numpy(), minlength=10)
+    except data.DataUnavailable:
+        return {}
+    return {"constant_answer": {"digit": int(counts.argmax()), "acc": float(counts.max() / counts.sum())}}
 
 
 def budget(recipe: TrainConfig = RECIPE) -> dict:
@@ -245,6 +255,24 @@ def shipped_checkpoints(folder: Path = FOLDER) -> dict[int, dict[str, Path]]:
     return out
 
 
+def table(results: dict) -> str:
+    """The results as a Markdown table: mean test accuracy (lowest-highest seed, seeds) per gap."""
+    s = summary(results)
+    gaps = sorted({g for v in s.values() for g in v["gaps"]})
+    lines = ["| model | " + " | ".join(f"gap {g}" for g in gaps) + " |", "|---" * (len(gaps) + 1) + "|"]
+    for variant, v in s.items():
+        cells = []
+        for g in gaps:
+            if g not in v["gaps"]:
+                cells.append("")
+                continue
+            i = v["gaps"].index(g)
+            spread = f" ({v['min'][i]:.1%}–{v['max'][i]:.1%}, {v['seeds'][i]} seeds)" if v["seeds"][i] > 1 else ""
+            cells.append(f"{v['mean'][i]:.1%}{spread}")
+        lines.append(f"| {VARIANTS[variant][3]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def grid(seeds, variants=tuple(VARIANTS), gaps=GAPS, folder: Path = FOLDER, root=None) -> None:
     """Every missing (seed, variant, gap), seed by seed. Several processes can share the work:
     each claims a run with an exclusive lock file before training it."""
@@ -276,6 +304,7 @@ def main(argv=None) -> int:
     g.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     g.add_argument("--gaps", type=int, nargs="+", default=list(GAPS))
     sub.add_parser("collect", help="merge runs/*.json into results.json")
+    sub.add_parser("table", help="print results.json as a Markdown table")
     for q in (r, g):
         q.add_argument("--data", default=None, help="MNIST root (default: $RNN_DEMO_DATA)")
     args = p.parse_args(argv)
@@ -286,6 +315,8 @@ def main(argv=None) -> int:
             print(f"{rec['name']}: test accuracy {rec['test_acc']:.4f}")
         elif args.what == "grid":
             grid(args.seeds, args.variants, args.gaps, root=args.data)
+        elif args.what == "table":
+            print(table(load_results()))
         else:
             res = collect()
             print(f"{len(res['runs'])} runs -> {RESULTS}")
