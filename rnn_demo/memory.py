@@ -255,6 +255,23 @@ def shipped_checkpoints(folder: Path = FOLDER) -> dict[int, dict[str, Path]]:
     return out
 
 
+def verdict(s: dict, floor: float = 0.117) -> str:
+    """One variant's curve in words (s: one entry of `summary`): how well it reads with no gap,
+    the longest gap it still answers more than half right, the first where it does no better than
+    a constant answer (within 3 points of `floor`)."""
+    gaps, mean = s["gaps"], s["mean"]
+    parts = [f"{mean[0]:.0%} at gap {gaps[0]}"]
+    lost = next((g for g, m in zip(gaps, mean) if m <= floor + 0.03), None)
+    held = [g for g, m in zip(gaps, mean) if m >= 0.5 and (lost is None or g < lost)]
+    if held and held[-1] == gaps[-1]:
+        parts.append(f"still {mean[-1]:.0%} at gap {gaps[-1]}, the longest run")
+    elif held and held[-1] != gaps[0]:
+        parts.append(f"above 50% up to gap {held[-1]} ({mean[gaps.index(held[-1])]:.0%})")
+    if lost is not None:
+        parts.append(f"no better than one answer for every digit from gap {lost} on ({mean[gaps.index(lost)]:.0%})")
+    return "; ".join(parts)
+
+
 def table(results: dict) -> str:
     """The results as a Markdown table: mean test accuracy (lowest-highest seed, seeds) per gap."""
     s = summary(results)
