@@ -64,6 +64,14 @@ for v, s in summary.items():
         row[f"gap {g}"] = f"{m:.1%}" + (f" ({lo:.0%}–{hi:.0%}, {n} seeds)" if n > 1 else " (1 seed)")
     rows.append(row)
 st.dataframe(rows, hide_index=True, width="stretch")
+run_gaps = sorted({r["gap"] for r in results["runs"]})
+lc_gap = st.select_slider("Learning curves at gap", run_gaps, value=50 if 50 in run_gaps else run_gaps[-1],
+                          key="memory_lc_gap")
+st.plotly_chart(ui.chart(mplots.learning_figure, memory.learning_curves(results, lc_gap), LABELS, lc_gap,
+                         key=(version, lc_gap)), width="stretch", key="memory_learning")
+st.caption(f"Test accuracy every {results['runs'][0]['train_config']['eval_every']} steps during each run at this gap. "
+           "A curve still rising at the last step says that cell would do better with a larger budget; a flat one "
+           "at the bottom, that it found nothing to learn from in this budget.")
 with st.expander("Reproduce these numbers"):
     st.code(results["reproduce"] + "\n# one cell of the grid, e.g.\n" + memory.command("lstm-chrono", 200, 0),
             language="bash")

@@ -255,6 +255,21 @@ def shipped_checkpoints(folder: Path = FOLDER) -> dict[int, dict[str, Path]]:
     return out
 
 
+def learning_curves(results: dict, gap: int) -> dict[str, dict]:
+    """Per variant at one gap: the evaluation steps and the test accuracy there, mean, min and
+    max over the seeds (does a curve still rise at the end of the budget?)."""
+    out = {}
+    for variant in VARIANTS:
+        runs = [r for r in results["runs"] if r["variant"] == variant and r["gap"] == gap and r["evals"]]
+        if not runs:
+            continue
+        steps = [e["step"] for e in runs[0]["evals"]]
+        accs = np.array([[e["test_acc"] for e in r["evals"]] for r in runs if [e["step"] for e in r["evals"]] == steps])
+        out[variant] = {"steps": steps, "mean": accs.mean(0).tolist(), "min": accs.min(0).tolist(),
+                        "max": accs.max(0).tolist(), "seeds": len(accs)}
+    return out
+
+
 def verdict(s: dict, floor: float = 0.117) -> str:
     """One variant's curve in words (s: one entry of `summary`): how well it reads with no gap,
     the longest gap it still answers more than half right, the first where it does no better than

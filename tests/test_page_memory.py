@@ -18,6 +18,15 @@ def decode(v):
     return np.asarray(v, float)
 
 
+def fig(at, title: str) -> dict:
+    """The page's figure whose title starts with `title`."""
+    for c in at.get("plotly_chart"):
+        spec = json.loads(c.proto.spec)
+        if ((spec["layout"].get("title") or {}).get("text") or "").startswith(title):
+            return spec
+    raise AssertionError(f"no figure titled {title!r}")
+
+
 def open_page() -> AppTest:
     at = AppTest.from_file(str(ui.ROOT / "app.py"), default_timeout=300).run()
     at.switch_page("pages/6_Memory.py").run()
@@ -59,7 +68,7 @@ def test_the_per_step_view_is_the_shipped_models_own(page):
     gap = page.radio(key="memory_gap").value
     chosen = page.multiselect(key="memory_models").value
     assert gap in memory.CHECKPOINT_GAPS and "rnn" in chosen
-    spec = json.loads(page.get("plotly_chart")[1].proto.spec)
+    spec = fig(page, "Digit ")
     ckpt = checkpoints.load(memory.checkpoint_path("rnn", gap))
     sample = data.load_sample()
     expected = memory.read_through_gap(ckpt.model, sample.subset(slice(0, 1)), gap)["p_true"][0]
@@ -67,19 +76,28 @@ def test_the_per_step_view_is_the_shipped_models_own(page):
     y = decode(line["y"])
     assert y.shape == (28 + gap,)
     np.testing.assert_allclose(y, expected, atol=1e-5)
-    grad = json.loads(page.get("plotly_chart")[3].proto.spec)
+    grad = fig(page, "How far back")
     assert any("‖dL/dc_t‖" in t.get("name", "") for t in grad["data"]) == ("lstm" in "".join(chosen))
+
+
+def test_the_learning_curves_are_the_runs_evaluations(page):
+    results = memory.load_results()
+    gap = page.select_slider(key="memory_lc_gap").value
+    spec = fig(page, f"During training, gap {gap}")
+    line = next(t for t in spec["data"] if t["name"] == memory.VARIANTS["rnn"][3])
+    runs = [r for r in results["runs"] if r["variant"] == "rnn" and r["gap"] == gap]
+    np.testing.assert_allclose(decode(line["y"]), np.mean([[e["test_acc"] for e in r["evals"]] for r in runs], 0))
 
 
 def test_another_digit_and_gap(page):
     page.number_input(key="memory_digit").set_value(7).run()
     assert not page.exception
     label = int(data.load_sample().labels[7])
-    assert f"a {label}" in json.loads(page.get("plotly_chart")[1].proto.spec)["layout"]["title"]["text"]
+    assert f"a {label}" in fig(page, "Digit ")["layout"]["title"]["text"]
     gaps = sorted(memory.shipped_checkpoints())
     page.radio(key="memory_gap").set_value(gaps[-1]).run()
     assert not page.exception
-    x = decode(json.loads(page.get("plotly_chart")[2].proto.spec)["data"][0]["x"])
+    x = decode(fig(page, "How much of the digit")["data"][0]["x"])
     assert x[-1] == 28 + gaps[-1]
 
 

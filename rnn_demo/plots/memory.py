@@ -155,3 +155,25 @@ def keep_figure(lines: list[dict], gap: int, height: int = 340) -> dict:
               "yaxis": {"title": {"text": "kept per step in the gap"}, "range": [0, 1.02]},
               "legend": _legend(height), "hovermode": "x unified"}
     return figure(data, layout)
+
+
+def learning_figure(curves: dict, labels: dict, gap: int, height: int = 320) -> dict:
+    """Test accuracy at each evaluation during training, per variant at one gap (mean over seeds,
+    the seeds' range as a band): does a curve still rise at the end of the budget?"""
+    data = []
+    for variant, c in curves.items():
+        color, dash = style(variant)
+        name = labels.get(variant, variant)
+        if c["seeds"] > 1:
+            data.append({"type": "scatter", "x": c["steps"] + c["steps"][::-1], "y": c["max"] + c["min"][::-1],
+                         "fill": "toself", "fillcolor": _rgba(color, 0.12), "line": {"width": 0}, "mode": "lines",
+                         "hoverinfo": "skip", "showlegend": False, "legendgroup": variant})
+        data.append({"type": "scatter", "x": c["steps"], "y": c["mean"], "mode": "lines+markers", "name": name,
+                     "legendgroup": variant, "line": {"color": color, "dash": dash, "width": 2.2},
+                     "hovertemplate": f"{name}<br>step %{{x}}: %{{y:.1%}}<extra></extra>"})
+    layout = {"height": height, "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
+              "title": {"text": f"During training, gap {gap}"},
+              "xaxis": {"title": {"text": "training step"}}, "yaxis": {"title": {"text": "test accuracy"},
+                                                                         "range": [0, 1.02], "tickformat": ".0%"},
+              "legend": _legend(height), "hovermode": "x unified"}
+    return figure(data, layout)

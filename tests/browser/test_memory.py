@@ -37,7 +37,7 @@ def test_memory_page_on_a_desktop(page):
         line = curve[memory.VARIANTS[variant][3]]
         assert line["x"] == s["gaps"]
         np.testing.assert_allclose(line["y"], s["mean"], rtol=1e-9)
-    assert len(plots[1][0]["y"]) == 28 + 50  # the default gap's steps, one point each
+    assert len(plots[2][0]["y"]) == 28 + 50  # the digit's figure: the default gap's steps, one point each
     page.screenshot(path=ARTIFACTS / "memory_desktop.png")
     _whole_page(page, 1400, ARTIFACTS / "memory_desktop_full.png")
     assert not page.console_errors, page.console_errors
