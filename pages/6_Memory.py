@@ -43,7 +43,8 @@ budget = (f"every run: {b['steps']} steps of {b['batch_size']} digits from the f
           f"orthogonal W_h, {b['hidden']} units; tested on the first {b['n_test']:,} MNIST test digits with the same gap")
 points = ui.memory_user_points()
 extra = [{"gap": p["gap"], "acc": p["acc"], "cell": p["cell"], "variant": variant_of(p["cell"], p["forget_init"]),
-          "name": f"yours: {p['name']} ({'sample' if p['data'] == 'sample' else 'MNIST'}, {p['steps']} steps)"}
+          "name": f"yours: {p['name']} ({'sample' if p['data'] == 'sample' else 'MNIST'}, {p['steps']} steps"
+                  + (f", noise {p['noise']:g})" if p["noise"] else ")")}
          for p in points]
 st.plotly_chart(ui.chart(mplots.accuracy_vs_gap, summary, LABELS, extra,
                          key=(version, tuple((p["name"], p["gap"], p["acc"]) for p in extra))),
@@ -228,8 +229,12 @@ which = c3.radio("Train on", ["sample", "mnist"], key="memory_train_data",
                  format_func={"sample": "the bundled sample (800 digits; 200 test)",
                               "mnist": "the full MNIST (60,000; 10,000 test)"}.get)
 steps = c4.select_slider("Steps (batches of 64)", [100, 200, 400, 800], value=200, key="memory_train_steps")
+noise = st.radio("Gap rows", [0.0, 0.1, 0.3], horizontal=True, key="memory_train_noise",
+                 format_func=lambda v: "blank" if v == 0 else f"noise: pixels uniform in [0, {v:g}]",
+                 help="The shipped runs use blank rows. Noise rows (a fresh draw at every training step, a fixed "
+                      "one for the test) give the state something to forget the digit under.")
 model_cfg, cfg = memory.variant_configs(variant, int(train_gap), 0, replace(memory.RECIPE, iterations=int(steps),
-                                                                           eval_every=0))
+                                                                           eval_every=0, gap_noise=float(noise)))
 n_train = len(ui.sample()) - jobs.SAMPLE_TEST if which == "sample" else 60_000
 cfg = jobs.config_for(which, cfg, n_train) if which == "sample" else replace(cfg, eval_every=max(1, steps // 4))
 have_mnist = data.mnist_available()
@@ -250,7 +255,7 @@ busy = running is not None or remote is not None
 if st.button("Start training", type="primary", key="memory_train_start",
              disabled=busy or (which == "mnist" and not have_mnist)):
     try:
-        job = manager.start(f"{variant}-gap{train_gap}", model_cfg, cfg, which, ui.memory_user_dir(), owner=me,
+        job = manager.start(f"{variant}-gap{train_gap}" + ("-noise" if noise else ""), model_cfg, cfg, which, ui.memory_user_dir(), owner=me,
                             alive=ui.session_alive(me), shipped=ui.shipped_names(), free_name=True,
                             lease_dir=ui.USER_DIR)
         st.session_state["memory_job"] = job.id

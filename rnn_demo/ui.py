@@ -588,7 +588,8 @@ def _memory_user_points(folder: str, stamp: int | None) -> list[dict]:
             continue
         points.append({"name": p.stem, "gap": int(found.train_config.get("gap", 0)), "acc": found.metrics["test_acc"],
                        "cell": found.model_config.cell, "forget_init": found.train_config.get("forget_init", "standard"),
-                       "steps": found.metrics.get("steps"), "data": found.dataset.get("kind", "")})
+                       "steps": found.metrics.get("steps"), "data": found.dataset.get("kind", ""),
+                       "noise": float(found.train_config.get("gap_noise", 0.0))})
     return points
 
 
