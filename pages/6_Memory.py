@@ -177,7 +177,7 @@ else:
                        f"{memory.GRAD_DIGITS} sample digits. To learn to keep the digit, the loss at the end must send "
                        "a signal back through every blank row to the rows of the digit; where this falls by orders of "
                        "magnitude, those rows get no say.")
-        st.page_link("pages/2_Gradient_flow.py", label="Why the gradient fades: the Gradient flow page", icon="📉")
+        st.page_link("pages/2_Gradient_flow.py", label="Why the gradient fades: the Gradient flow page")
         gated = [v for v in chosen if views[v]["keep"] is not None]
         if gated:
             st.subheader("What the gates learned")

@@ -28,7 +28,8 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 
 def _legend(height: int) -> dict:
-    return {"orientation": "h", "y": -0.25 if height < 400 else -0.2, "x": 0, "yanchor": "top"}
+    """Below the x axis's title (on a phone the legend wraps to several rows and grows downwards)."""
+    return {"orientation": "h", "y": -0.34 if height < 400 else -0.26, "x": 0, "yanchor": "top"}
 
 
 def accuracy_vs_gap(summary: dict, labels: dict, extra: list[dict] | None = None, budget: str = "",
