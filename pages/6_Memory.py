@@ -1,12 +1,11 @@
 """Memory: how long can it remember? The digit's rows, then a gap of blank rows, then the answer:
 the shipped accuracy-against-gap curves, each model's state through the gap, and a run of your own."""
+import json
 from dataclasses import replace
 
-import numpy as np
 import streamlit as st
 
 from rnn_demo import data, jobs, memory, ui
-from rnn_demo.model import ModelConfig
 from rnn_demo.plots import memory as mplots
 
 ui.setup("Memory")
@@ -35,8 +34,10 @@ st.header("1. Accuracy against the gap")
 with ui.friendly_errors("The shipped results"):
     try:
         results, summary, version = ui.memory_results()
-    except (OSError, KeyError) as exc:
+    except (OSError, KeyError, json.JSONDecodeError) as exc:
         raise ValueError(f"models/memory/results.json could not be read ({exc})") from None
+    if not results.get("runs"):
+        raise ValueError("models/memory/results.json holds no runs yet (python -m rnn_demo.memory grid)")
 b = results["budget"]
 budget = (f"every run: {b['steps']} steps of {b['batch_size']} digits from the first {b['n_train']:,} MNIST "
           f"training digits, Adam with a one-cycle learning rate (peak {b['lr']:g}), clipping at {b['clip']:g}, "
@@ -143,7 +144,8 @@ else:
             for v in chosen:
                 answer = int(views[v]["answer"][index])
                 st.markdown(f"**{LABELS[v]}** answers **{answer}** "
-                            f"({'right' if answer == label else 'wrong'}); {views[v]['accuracy']:.0%} right over the sample")
+                            f"({'right' if answer == label else 'wrong'}); "
+                            f"{views[v]['accuracy']:.0%} right over the sample")
         with right:
             lines = [{"name": LABELS[v], "variant": v, "y": views[v]["p_true"][index]} for v in chosen]
             st.plotly_chart(ui.chart(mplots.through_gap, lines, gap, f"P(it is a {label}) read out at every step",
@@ -255,7 +257,8 @@ busy = running is not None or remote is not None
 if st.button("Start training", type="primary", key="memory_train_start",
              disabled=busy or (which == "mnist" and not have_mnist)):
     try:
-        job = manager.start(f"{variant}-gap{train_gap}" + ("-noise" if noise else ""), model_cfg, cfg, which, ui.memory_user_dir(), owner=me,
+        name = f"{variant}-gap{train_gap}" + ("-noise" if noise else "")
+        job = manager.start(name, model_cfg, cfg, which, ui.memory_user_dir(), owner=me,
                             alive=ui.session_alive(me), shipped=ui.shipped_names(), free_name=True,
                             lease_dir=ui.USER_DIR)
         st.session_state["memory_job"] = job.id

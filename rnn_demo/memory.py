@@ -127,8 +127,9 @@ def collect(folder: Path = FOLDER) -> dict:
                   key=lambda r: (list(VARIANTS).index(r["variant"]) if r["variant"] in VARIANTS else 99,
                                  r["gap"], r["seed"]))
     results = {"task": "row-wise MNIST, then `gap` blank rows; the class read out after the last step",
-               "budget": {**budget(), **_constant_answer()}, "variants": {k: {"cell": v[0], "forget_init": v[1], "forget_bias": v[2],
-                                                    "label": v[3]} for k, v in VARIANTS.items()},
+               "budget": {**budget(), **_constant_answer()},
+               "variants": {k: {"cell": v[0], "forget_init": v[1], "forget_bias": v[2], "label": v[3]}
+                            for k, v in VARIANTS.items()},
                "reproduce": "python -m rnn_demo.memory grid --seeds 0 1 2 && python -m rnn_demo.memory collect",
                "runs": runs}
     tmp = folder / "results.json.tmp"
@@ -229,7 +230,8 @@ def keep_in_gap(model: SequenceClassifier, digits: data.Digits, gap: int, n: int
 def gap_view(model: SequenceClassifier, digits: data.Digits, gap: int, n_grad: int = GRAD_DIGITS) -> dict:
     """Everything the page draws for one model at one gap, over the digits (the bundled sample):
     t (T,); p_true (N, T) float32 and answer (N,); accuracy (the final answers); probe (T,), the
-    linear probe's held-out accuracy (fitted on the first half); keep (H,) or None (keep_in_gap); grad: gradients.NormCurve by state
+    linear probe's held-out accuracy (fitted on the first half); keep: keep_in_gap's dict or None;
+    grad: gradients.NormCurve by state
     ("h", and "c" for an LSTM) over the first n_grad digits, ||dL/ds_t|| of the summed loss."""
     from rnn_demo import gradients
 

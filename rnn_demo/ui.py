@@ -33,7 +33,7 @@ PAGES = [
     ("pages/3_Draw.py", "Draw", "draw with the mouse and get live predictions from every model"),
     ("pages/4_Train.py", "Train", "train an RNN, LSTM or GRU in the browser and watch the curves"),
     ("pages/5_Compare.py", "Compare", "RNN vs LSTM side by side: accuracy, confidence over time, gradients"),
-    ("pages/6_Memory.py", "Memory", "how long can it remember? a gap of blank rows: the RNN forgets, the LSTM can hold"),
+    ("pages/6_Memory.py", "Memory", "how long can it remember? digits followed by a gap of blank rows"),
 ]
 
 
@@ -587,7 +587,8 @@ def _memory_user_points(folder: str, stamp: int | None) -> list[dict]:
         if found.metrics.get("test_acc") is None:
             continue
         points.append({"name": p.stem, "gap": int(found.train_config.get("gap", 0)), "acc": found.metrics["test_acc"],
-                       "cell": found.model_config.cell, "forget_init": found.train_config.get("forget_init", "standard"),
+                       "cell": found.model_config.cell,
+                       "forget_init": found.train_config.get("forget_init", "standard"),
                        "steps": found.metrics.get("steps"), "data": found.dataset.get("kind", ""),
                        "noise": float(found.train_config.get("gap_noise", 0.0))})
     return points

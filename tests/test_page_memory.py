@@ -72,7 +72,7 @@ def test_the_per_step_view_is_the_shipped_models_own(page):
     ckpt = checkpoints.load(memory.checkpoint_path("rnn", gap))
     sample = data.load_sample()
     expected = memory.read_through_gap(ckpt.model, sample.subset(slice(0, 1)), gap)["p_true"][0]
-    line = next(t for t in spec["data"] if t["name"] == memory.VARIANTS["rnn"][3])
+    line = next(t for t in spec["data"] if t.get("name") == memory.VARIANTS["rnn"][3])
     y = decode(line["y"])
     assert y.shape == (28 + gap,)
     np.testing.assert_allclose(y, expected, atol=1e-5)
@@ -84,7 +84,7 @@ def test_the_learning_curves_are_the_runs_evaluations(page):
     results = memory.load_results()
     gap = page.select_slider(key="memory_lc_gap").value
     spec = fig(page, f"During training, gap {gap}")
-    line = next(t for t in spec["data"] if t["name"] == memory.VARIANTS["rnn"][3])
+    line = next(t for t in spec["data"] if t.get("name") == memory.VARIANTS["rnn"][3])
     runs = [r for r in results["runs"] if r["variant"] == "rnn" and r["gap"] == gap]
     np.testing.assert_allclose(decode(line["y"]), np.mean([[e["test_acc"] for e in r["evals"]] for r in runs], 0))
 

@@ -49,7 +49,8 @@ def accuracy_vs_gap(summary: dict, labels: dict, extra: list[dict] | None = None
                          "name": f"{name}: seeds' range"})
         data.append({"type": "scatter", "x": gaps, "y": list(s["mean"]), "mode": "lines+markers", "name": name,
                      "legendgroup": variant, "line": {"color": color, "dash": dash, "width": 2.5},
-                     "marker": {"size": 7}, "customdata": [[n, lo, hi] for n, lo, hi in zip(s["seeds"], s["min"], s["max"])],
+                     "marker": {"size": 7},
+                     "customdata": [[n, lo, hi] for n, lo, hi in zip(s["seeds"], s["min"], s["max"])],
                      "hovertemplate": f"{name}<br>gap %{{x}}: %{{y:.1%}} (mean of %{{customdata[0]}} seeds, "
                                       "%{customdata[1]:.1%} to %{customdata[2]:.1%})<extra></extra>"})
     for p in extra or []:
@@ -168,7 +169,8 @@ def learning_figure(curves: dict, labels: dict, gap: int, height: int = 320) -> 
         if c["seeds"] > 1:
             data.append({"type": "scatter", "x": c["steps"] + c["steps"][::-1], "y": c["max"] + c["min"][::-1],
                          "fill": "toself", "fillcolor": _rgba(color, 0.12), "line": {"width": 0}, "mode": "lines",
-                         "hoverinfo": "skip", "showlegend": False, "legendgroup": variant})
+                         "hoverinfo": "skip", "showlegend": False, "legendgroup": variant,
+                         "name": f"{name}: seeds' range"})
         data.append({"type": "scatter", "x": c["steps"], "y": c["mean"], "mode": "lines+markers", "name": name,
                      "legendgroup": variant, "line": {"color": color, "dash": dash, "width": 2.2},
                      "hovertemplate": f"{name}<br>step %{{x}}: %{{y:.1%}}<extra></extra>"})
