@@ -31,7 +31,7 @@ from bench.load_browser import cpu_seconds, pct, start_server, stop_server
 
 streamlit.logger.set_log_level("error")
 
-PAGES = ["Hidden_states", "Gradient_flow", "Draw", "Train", "Compare", ""]  # "": the home page
+PAGES = ["Hidden_states", "Gradient_flow", "Draw", "Train", "Compare", "Memory", ""]  # "": the home page
 TIMEOUT_S = 180
 
 

@@ -53,6 +53,19 @@ def to_sequences(images) -> torch.Tensor:
     return images.float()
 
 
+def with_gap(x: torch.Tensor, gap: int, noise: float = 0.0,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+    """The memory task's input: each digit's 28 rows, then `gap` more rows that carry nothing
+    about it (blank, or with noise > 0 pixels drawn uniformly from [0, noise]); (B, T + gap, F).
+    The class is still read out after the last step, so it must be carried through the gap."""
+    if gap <= 0:
+        return x
+    pad = x.new_zeros(x.shape[0], gap, x.shape[2])  # (B, gap, F)
+    if noise > 0:
+        pad = torch.rand(pad.shape, generator=generator).to(x).mul_(noise)
+    return torch.cat([x, pad], dim=1)
+
+
 def resolve_root(root: str | os.PathLike | None = None) -> Path:
     """Explicit argument, else $RNN_DEMO_DATA, else ./data (where torchvision downloads)."""
     if root is not None:

@@ -282,11 +282,13 @@ class JobManager:
 
     def start(self, name: str, model_config: ModelConfig, train_config: TrainConfig, which: str,
               user_dir, shipped=(), owner: str = "", alive: Callable[[], bool] | None = None,
-              free_name: bool = False, runs_dir=None) -> Job:
+              free_name: bool = False, runs_dir=None, lease_dir=None) -> Job:
         """Start a training run on a background thread, its name reserved until it is saved
         (free_name: the first free one of name, name-2, ...). Raises Busy when another run is
         going, JobError for a taken name or a bad data choice. runs_dir: write TensorBoard logs
-        into runs_dir/<name>."""
+        into runs_dir/<name>. lease_dir: the folder whose training lease is taken (default
+        user_dir), so that a run saving into a subfolder (the Memory page's) still counts against
+        the one training of every replica."""
         if which not in DATASETS:
             raise JobError(f"data must be one of {', '.join(DATASETS)}, not {which!r}")
         if which == "mnist" and not data.mnist_available():
@@ -298,7 +300,7 @@ class JobManager:
                 s = running.snapshot()
                 raise Busy(busy_message(s, "you" if owner and owner == running.owner else "someone else"))
             try:
-                lease = store.take_lease(user_dir, {"name": "?", "model": model_config.label, "step": 0})
+                lease = store.take_lease(lease_dir or user_dir, {"name": "?", "model": model_config.label, "step": 0})
             except store.Busy as exc:  # a run on another server sharing the model folder
                 raise Busy(busy_message(exc.holder, "someone on another server")) from None
             try:

@@ -19,6 +19,7 @@ from torch import nn
 from rnn_demo import cells, kernels
 
 CELLS = ("rnn", "lstm", "gru")
+FORGET_INITS = ("standard", "constant", "chrono")
 GATES = {"rnn": (), "lstm": ("c", "i", "f", "g", "o"), "gru": ("r", "z", "n")}
 MAX_HIDDEN = 512  # the largest model (LSTM 512, 2 layers, both ways) is a ~35 MB checkpoint
 
@@ -184,3 +185,44 @@ def initialise(model: SequenceClassifier, scheme: str, generator: torch.Generato
                 for block in p.split(H, dim=0):
                     nn.init.xavier_uniform_(block, generator=generator)
         model.readout.bias.zero_()
+
+
+def init_forget_gate(model: SequenceClassifier, scheme: str, bias: float = 1.0, span: int = 28,
+                     generator: torch.Generator | None = None) -> None:
+    """Set the gate that decides how much of the old state is kept, after `initialise`.
+
+    The LSTM's forget gate f (c_t = f * c_{t-1} + i * g) and the GRU's update gate z
+    (h_t = (1 - z) * n + z * h_{t-1}) keep a fraction sigmoid(b) of the state per step, so with
+    inputs that say nothing the state decays like sigmoid(b)^t: 0.73^t for b = 1.
+    standard: leave what `initialise` set (orthogonal: LSTM forget bias 1, GRU update bias 0);
+    constant: that bias `bias` on every unit (Gers et al. 2000; Jozefowicz et al. 2015);
+    chrono:   b_f ~ log(U[1, span - 1]) and the LSTM's input bias b_i = -b_f (Tallec & Ollivier
+              2018, "Can recurrent neural networks warp time?"), so unit j keeps its memory for
+              about exp(b_j) steps, spread over the expected time span `span`. The tanh RNN has
+              no such gate and is left alone.
+    Biases go into bias_ih with bias_hh's share zeroed, so b_ih + b_hh is the bias set.
+    """
+    if scheme not in FORGET_INITS:
+        raise ValueError(f"forget_init must be one of {', '.join(FORGET_INITS)}, not {scheme!r}")
+    cell = model.config.cell
+    if scheme == "standard" or cell == "rnn":
+        return
+    H = model.config.hidden_size
+    keep = slice(H, 2 * H)  # torch's gate order: LSTM i, f, g, o; GRU r, z, n
+    with torch.no_grad():
+        for name, p in model.rnn.named_parameters():
+            if not name.startswith("bias"):
+                continue
+            if name.startswith("bias_hh"):
+                p[keep] = 0.0
+                if cell == "lstm":
+                    p[0:H] = 0.0
+                continue
+            if scheme == "constant":
+                p[keep] = bias
+            else:
+                u = torch.rand(H, generator=generator) * (max(span, 3) - 2) + 1  # U[1, span - 1]
+                b = u.log()
+                p[keep] = b
+                if cell == "lstm":
+                    p[0:H] = -b

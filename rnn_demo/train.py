@@ -23,12 +23,14 @@ import torch
 from torch import nn
 
 from rnn_demo import augment, checkpoints, data, precision, tblog
-from rnn_demo.model import ModelConfig, SequenceClassifier, build, count_params, initialise
+from rnn_demo.model import (FORGET_INITS, ModelConfig, SequenceClassifier, build, count_params, init_forget_gate,
+                            initialise)
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
 SCHEDULES = ("constant", "onecycle")
 INITS = ("default", "zeros", "orthogonal")
 HIST_BINS = 30
+MAX_GAP = 1000  # rows after the digit in the memory task
 MAX_STEPS = checkpoints.MAX_STEPS  # a longer run's history would not fit a checkpoint
 EXPLODED = 1e4  # a loss above this, or 100 times the first step's, counts as divergence
 
@@ -52,6 +54,10 @@ class TrainConfig:
     tensorboard: str = ""        # folder for TensorBoard event files (rnn_demo/tblog.py); "" = none
     augment: float = 0.0         # random turns, slants, sizes, shifts, pens per batch: 0 = off, 1 = augment.py's ranges
     non_digits: float = 0.0      # extra non-digit images per batch, as a share of it, trained towards a uniform answer
+    gap: int = 0                 # memory task (memory.py): blank rows after the digit, read out after the last
+    gap_noise: float = 0.0       # gap rows' pixels uniform in [0, gap_noise] instead of blank
+    forget_init: str = "standard"  # LSTM forget / GRU update-gate bias: standard | constant | chrono (model.py)
+    forget_bias: float = 1.0     # forget_init constant: that bias
 
     def __post_init__(self):
         checks = [(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
@@ -73,7 +79,11 @@ class TrainConfig:
                   (self.precision in precision.CHOICES, "precision must be auto, fp32 or bf16"),
                   (_num(self.augment) and 0 <= self.augment <= 2, "augmentation strength must be between 0 and 2"),
                   (_num(self.non_digits) and 0 <= self.non_digits <= 0.5,
-                   "the share of non-digits must be between 0 and 0.5")]
+                   "the share of non-digits must be between 0 and 0.5"),
+                  (_int(self.gap) and 0 <= self.gap <= MAX_GAP, f"gap must be a whole number from 0 to {MAX_GAP}"),
+                  (_num(self.gap_noise) and 0 <= self.gap_noise <= 1, "gap noise must be between 0 and 1"),
+                  (self.forget_init in FORGET_INITS, f"forget_init must be one of {', '.join(FORGET_INITS)}"),
+                  (_num(self.forget_bias) and -20 <= self.forget_bias <= 20, "forget bias must be between -20 and 20")]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
@@ -157,12 +167,16 @@ def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 @torch.no_grad()
 def accuracy(model: nn.Module, digits: data.Digits, batch_size: int = 2000,
-             device: torch.device | None = None) -> tuple[float, torch.Tensor]:
-    """Fraction right and the predictions, in batches."""
+             device: torch.device | None = None, gap: int = 0,
+             gap_noise: float = 0.0) -> tuple[float, torch.Tensor]:
+    """Fraction right and the predictions, in batches; with a gap, each digit is followed by
+    `gap` blank (or noise, seeded: the same every time) rows."""
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
-    preds = torch.cat([model(digits.sequences(slice(i, i + batch_size)).to(device)).argmax(-1).cpu()
+    noise_gen = torch.Generator().manual_seed(0)
+    preds = torch.cat([model(data.with_gap(digits.sequences(slice(i, i + batch_size)), gap, gap_noise, noise_gen)
+                             .to(device)).argmax(-1).cpu()
                        for i in range(0, len(digits), batch_size)])
     model.train(was_training)
     return (preds == digits.labels).float().mean().item(), preds
@@ -195,6 +209,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     aug_gen = torch.Generator(device).manual_seed(cfg.seed)  # its own stream: batches stay as without it
     model = build(model_cfg)
     initialise(model, cfg.init, gen)
+    init_forget_gate(model, cfg.forget_init, cfg.forget_bias, data.ROWS + cfg.gap, gen)
     model.to(device).train()
     bf16 = precision.resolve(cfg.precision, model, cfg.batch_size, device) == "bf16"
     opt = make_optimizer(model.parameters(), cfg)
@@ -224,7 +239,8 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
         nonlocal right, seen
         row = {"step": step, "epoch": step / steps_per_epoch, "seconds": train_seconds,
                "train_acc": right / seen if seen else None,
-               "test_acc": accuracy(model, test_data, device=device)[0] if test_data is not None else None}
+               "test_acc": accuracy(model, test_data, device=device, gap=cfg.gap, gap_noise=cfg.gap_noise)[0]
+               if test_data is not None else None}
         history["evals"].append(row)
         right = seen = 0
 
@@ -238,6 +254,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
             target = y
             if cfg.augment or cfg.non_digits:  # distorted digits, then any non-digits (uniform targets)
                 x, target = augment.batch(x, y, aug_gen, cfg.augment, cfg.non_digits)
+            x = data.with_gap(x, cfg.gap, cfg.gap_noise, gen)  # the memory task's blank rows (none: x itself)
             opt.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 logits = model(x)
@@ -299,7 +316,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--bidirectional", action="store_true")
     for name in ("optimizer", "lr", "batch_size", "epochs", "iterations", "clip", "init", "schedule", "warmup",
-                 "label_smoothing", "seed", "eval_every", "device", "precision", "augment", "non_digits"):
+                 "label_smoothing", "seed", "eval_every", "device", "precision", "augment", "non_digits", "gap",
+                 "gap_noise", "forget_init", "forget_bias"):
         default = getattr(TrainConfig(), name)
         p.add_argument("--" + name.replace("_", "-"), type=type(default), default=None,
                        help=f"(preset's value; default recipe: {default})")

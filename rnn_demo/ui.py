@@ -33,6 +33,7 @@ PAGES = [
     ("pages/3_Draw.py", "Draw", "draw with the mouse and get live predictions from every model"),
     ("pages/4_Train.py", "Train", "train an RNN, LSTM or GRU in the browser and watch the curves"),
     ("pages/5_Compare.py", "Compare", "RNN vs LSTM side by side: accuracy, confidence over time, gradients"),
+    ("pages/6_Memory.py", "Memory", "how long can it remember? digits followed by a gap of blank rows"),
 ]
 
 
@@ -639,3 +640,60 @@ def draw_pad(key: str):
     seq = sent.get("seq") if isinstance(sent, dict) and type(sent.get("seq")) is int else 0
     result = _DRAW_PAD(key=key, data={"seq": seq}, width="content", on_drawing_change=lambda: None)
     return result.get("drawing") if hasattr(result, "get") else getattr(result, "drawing", None)
+
+# --- Memory page ---------------------------------------------------------------------------
+# The shipped results and checkpoints live in models/memory/ (never listed by the other pages:
+# they read digits without a gap); models trained on the Memory page go to USER_DIR/memory.
+
+def memory_user_dir() -> Path:
+    return USER_DIR / "memory"
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _memory_results(path: str, stamp: str) -> dict:
+    from rnn_demo import memory
+    results = memory.load_results(path)
+    return {"results": results, "summary": memory.summary(results)}
+
+
+def memory_results() -> tuple[dict, dict, tuple]:
+    """(results.json, memory.summary of it, its version key), read once per file version."""
+    from rnn_demo import memory
+    version = _version(memory.RESULTS)
+    found = _memory_results(*version)
+    return found["results"], found["summary"], version
+
+
+@st.cache_data(show_spinner="Reading the sample through the gap (once per model)…", max_entries=32)
+def _memory_view(path: str, stamp: str, gap: int) -> dict:
+    from rnn_demo import memory
+    return memory.gap_view(_load(path, stamp).model, sample(), gap)
+
+
+def memory_view(path: Path, gap: int) -> dict:
+    """memory.gap_view of a memory checkpoint on the bundled sample, per file version and gap."""
+    return _memory_view(*_version(Path(path)), int(gap))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _memory_user_points(folder: str, stamp: int | None) -> list[dict]:
+    points = []
+    for p in checkpoints.list_checkpoints(folder):
+        path, stamp = _version(p)
+        if _problem(p, stamp) is not None:  # unreadable, or a name the app could not have given it
+            continue
+        found = _read(path, stamp)
+        if found.metrics.get("test_acc") is None:
+            continue
+        points.append({"name": p.stem, "gap": int(found.train_config.get("gap", 0)), "acc": found.metrics["test_acc"],
+                       "cell": found.model_config.cell,
+                       "forget_init": found.train_config.get("forget_init", "standard"),
+                       "steps": found.metrics.get("steps"), "data": found.dataset.get("kind", ""),
+                       "noise": float(found.train_config.get("gap_noise", 0.0))})
+    return points
+
+
+def memory_user_points() -> list[dict]:
+    """The models trained on the Memory page: name, gap, test accuracy, cell, data."""
+    folder = memory_user_dir()
+    return _memory_user_points(str(folder), _stamp(folder))
