@@ -179,7 +179,8 @@ def test_a_loss_that_becomes_nan_stops_training_keeps_the_last_good_weights(trai
     weights = ckpt.model.state_dict()
     assert all(torch.isfinite(v).all() for v in weights.values())
     # ...and they are the weights after exactly `good_steps` steps of the same run
-    cfg = jobs.config_for("sample", train.TrainConfig(optimizer="adam", lr=0.003, batch_size=64, iterations=total,
+    batch = int(at.select_slider(key="train_batch").value)  # the page's own setting (Quick start's)
+    cfg = jobs.config_for("sample", train.TrainConfig(optimizer="adam", lr=0.003, batch_size=batch, iterations=total,
                                                       clip=1.0, init="orthogonal", schedule="constant"))
     tr, te = jobs.split_sample(sample)
     steps: list[int] = []
