@@ -28,12 +28,14 @@ with left:
 # The models and figures take turns across sessions, answers first, one section a turn, so that
 # a waiting prediction never waits for more than one section of another page: ui.one_at_a_time.
 # The answers sit beside the pad (under it on a phone), so they are in view while drawing.
-with ui.one_at_a_time(answer=True), right:
-    try:
-        pen = canvas.parse_strokes(drawn)  # bounded strokes inside the canvas, or one sentence why not
-    except canvas.StrokeError as exc:
+try:
+    pen = canvas.parse_strokes(drawn)  # bounded strokes inside the canvas, or one sentence why not
+except canvas.StrokeError as exc:
+    with right:
         st.error(ui.plain(exc))
-        st.stop()
+    st.stop()
+# The answer to a lifted pen goes first; while the pen moves a late answer is soon replaced.
+with ui.one_at_a_time(answer=True, urgent=not pen.down), right:
     # digit: uint8 (28, 28), made as MNIST was, the pen brought to MNIST's stroke width
     verdict, digit, stroke = canvas.prepare(pen.render())
     if not verdict.ok:

@@ -85,22 +85,24 @@ def _freeze_long_lived() -> None:
 
 
 class _Turns:
-    """One holder at a time; a waiting answer goes before waiting details."""
+    """One holder at a time; a waiting answer goes before waiting details, and an urgent answer
+    (the pen lifted) before an answer to a pen still moving."""
 
     def __init__(self):
         self._cond = threading.Condition()
         self._busy = False
-        self._answers_waiting = 0
+        self._waiting = [0, 0, 0]  # by level: details, answers, urgent answers
 
     @contextlib.contextmanager
-    def turn(self, answer: bool):
+    def turn(self, answer: bool, urgent: bool = False):
+        level = 2 if answer and urgent else int(bool(answer))
         with self._cond:
-            self._answers_waiting += answer
+            self._waiting[level] += 1
             try:
-                while self._busy or (not answer and self._answers_waiting):
+                while self._busy or any(self._waiting[level + 1:]):
                     self._cond.wait()
             finally:
-                self._answers_waiting -= answer
+                self._waiting[level] -= 1
             self._busy = True
         try:
             yield
@@ -113,14 +115,16 @@ class _Turns:
 _TURNS = _Turns()
 
 
-def one_at_a_time(answer: bool = False):
+def one_at_a_time(answer: bool = False, urgent: bool = False):
     """Let one session at a time through a page's model and figure work, and let a waiting
     `answer` (a prediction) go before waiting details (figures). That work holds Python's GIL,
     so sessions running it side by side gain nothing: 20 drawings at once spent most of their
     time handing the GIL back and forth, starving the thread that sends everyone's results.
     Taking turns, answers first, every learner sees the prediction after the others' answers
-    only, not after their figures (bench/load.py: 20 drawings sent together)."""
-    return _TURNS.turn(answer)
+    only, not after their figures (bench/load.py: 20 drawings sent together). An `urgent` answer
+    (to a lifted pen) goes before answers to pens still moving: those come a few times a second
+    per learner, and a late one is soon replaced by the next (bench/load.py, live)."""
+    return _TURNS.turn(answer, urgent)
 
 
 def model_paths() -> dict[str, Path]:
@@ -638,6 +642,7 @@ def draw_pad(key: str):
     sent = st.session_state.get(key)
     sent = sent.get("drawing") if isinstance(sent, dict) else None
     seq = sent.get("seq") if isinstance(sent, dict) and type(sent.get("seq")) is int else 0
+    seq = seq if 0 <= seq < 2 ** 53 else 0  # echoed as is only when it is a sane counter
     result = _DRAW_PAD(key=key, data={"seq": seq}, width="content", on_drawing_change=lambda: None)
     return result.get("drawing") if hasattr(result, "get") else getattr(result, "drawing", None)
 

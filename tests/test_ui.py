@@ -113,3 +113,29 @@ def test_a_kept_figure_sends_exactly_what_its_builder_drew(sample):
             assert isinstance(sent, plots.Ready)
             assert _decoded(json.loads(pio.to_json(sent.to_dict(), validate=False))) == _decoded(direct)
     assert len(built) == 2  # once for the direct figure, once for the kept one: not per visit
+
+
+def test_an_answer_to_a_lifted_pen_goes_before_answers_to_moving_pens():
+    turns, order = ui._Turns(), []
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with turns.turn(answer=False):
+            holding.set()
+            release.wait(5)
+
+    def wait_for_turn(name, urgent):
+        with turns.turn(True, urgent):
+            order.append(name)
+
+    threads = [threading.Thread(target=hold)]
+    threads[0].start()
+    assert holding.wait(5)
+    for name, urgent in [("moving", False), ("lifted", True)]:  # the moving pen asked first
+        threads.append(threading.Thread(target=wait_for_turn, args=(name, urgent)))
+        threads[-1].start()
+        time.sleep(0.1)
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert order == ["lifted", "moving"]

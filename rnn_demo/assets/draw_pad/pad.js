@@ -89,8 +89,7 @@ function makePad() {
     paint();
     post(false);
   });
-  root.querySelector(".pad-clear").addEventListener("click", () => {
-    if (!pad.strokes.length) return;
+  root.querySelector(".pad-clear").addEventListener("click", () => {  // always sent: it resyncs the page
     pad.strokes = [];
     paint();
     post(false);
