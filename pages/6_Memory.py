@@ -62,10 +62,16 @@ st.caption(f"The line is the mean over seeds, the band the range from the worst 
 rows = []
 for v, s in summary.items():
     row = {"model": LABELS.get(v, v)}
-    for g, m, lo, hi, n in zip(s["gaps"], s["mean"], s["min"], s["max"], s["seeds"]):
-        row[f"gap {g}"] = f"{m:.1%}" + (f" ({lo:.0%}–{hi:.0%}, {n} seeds)" if n > 1 else " (1 seed)")
+    for g in sorted({g for x in summary.values() for g in x["gaps"]}):
+        if g not in s["gaps"]:
+            row[f"gap {g}"] = "–"  # not run
+            continue
+        i = s["gaps"].index(g)
+        row[f"gap {g}"] = f"{s['mean'][i]:.1%} " + (f"({s['min'][i]:.0%}–{s['max'][i]:.0%}, n={s['seeds'][i]})"
+                                                    if s["seeds"][i] > 1 else "(n=1)")
     rows.append(row)
 st.dataframe(rows, hide_index=True, width="stretch")
+st.caption("Mean test accuracy over the seeds (lowest–highest seed, n = number of seeds); – : not run.")
 run_gaps = sorted({r["gap"] for r in results["runs"]})
 lc_gap = st.select_slider("Learning curves at gap", run_gaps, value=50 if 50 in run_gaps else run_gaps[-1],
                           key="memory_lc_gap")

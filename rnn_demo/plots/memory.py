@@ -68,7 +68,7 @@ def accuracy_vs_gap(summary: dict, labels: dict, extra: list[dict] | None = None
               "legend": _legend(height), "hovermode": "closest",
               "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": CHANCE, "y1": CHANCE,
                           "line": {"color": "#888", "dash": "dash", "width": 1}}],
-              "annotations": [{"xref": "paper", "x": 1, "y": CHANCE, "yanchor": "bottom", "xanchor": "right",
+              "annotations": [{"xref": "paper", "x": 0, "y": CHANCE, "yanchor": "bottom", "xanchor": "left",
                                "text": "chance (10%)", "showarrow": False, "font": {"color": "#666", "size": 11}}]}
     return figure(data, layout)
 
