@@ -286,6 +286,10 @@ def verdict(s: dict, floor: float = 0.117) -> str:
         parts.append(f"above 50% up to gap {held[-1]} ({mean[gaps.index(held[-1])]:.0%})")
     if lost is not None:
         parts.append(f"no better than one answer for every digit from gap {lost} on ({mean[gaps.index(lost)]:.0%})")
+    spread = [(hi - lo, g, lo, hi) for g, lo, hi in zip(gaps, s["min"], s["max"])]
+    widest = max(spread) if spread else None
+    if widest and widest[0] > 0.2:  # the mean hides a seed that failed
+        parts.append(f"but its seeds disagree: from {widest[2]:.0%} to {widest[3]:.0%} at gap {widest[1]}")
     return "; ".join(parts)
 
 
