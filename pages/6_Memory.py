@@ -81,8 +81,8 @@ st.caption(f"Test accuracy every {results['runs'][0]['train_config']['eval_every
            "A curve still rising at the last step says that cell would do better with a larger budget; a flat one "
            "at the bottom, that it found nothing to learn from in this budget.")
 with st.expander("Reproduce these numbers"):
-    st.code(results["reproduce"] + "\n# one cell of the grid, e.g.\n" + memory.command("lstm-chrono", 200, 0),
-            language="bash")
+    st.code("export RNN_DEMO_DATA=../shared/data/mnist OMP_NUM_THREADS=1\n" + results["reproduce"]
+            + "\n# one run, e.g.\n" + memory.command("lstm-chrono", 200, 0), language="bash")
     st.caption("Each run's record (its full configuration, test accuracy every 200 steps, loss, time) is in "
                "models/memory/runs/, merged into models/memory/results.json.")
 
