@@ -121,6 +121,13 @@ def _small_history(history: dict) -> dict:
     return {k: v for k, v in history.items() if k != "param_summaries"}
 
 
+# What was run (every run one `run` of the same recipe; each record carries its own command)
+REPRODUCE = ("python -m rnn_demo.memory grid --seeds 0 1 2 --variants rnn lstm lstm-chrono\n"
+             "python -m rnn_demo.memory grid --seeds 0 --variants gru gru-chrono lstm-bias3\n"
+             "python -m rnn_demo.memory grid --seeds 0 1 --variants lstm lstm-chrono --gaps 400\n"
+             "python -m rnn_demo.memory collect")
+
+
 def collect(folder: Path = FOLDER) -> dict:
     """Merge folder/runs/*.json into folder/results.json (sorted), with the budget stated."""
     runs = sorted((json.loads(p.read_text()) for p in (folder / "runs").glob("*.json")),
@@ -130,7 +137,7 @@ def collect(folder: Path = FOLDER) -> dict:
                "budget": {**budget(), **_constant_answer()},
                "variants": {k: {"cell": v[0], "forget_init": v[1], "forget_bias": v[2], "label": v[3]}
                             for k, v in VARIANTS.items()},
-               "reproduce": "python -m rnn_demo.memory grid --seeds 0 1 2 && python -m rnn_demo.memory collect",
+               "reproduce": REPRODUCE,
                "runs": runs}
     tmp = folder / "results.json.tmp"
     tmp.write_text(json.dumps(results, indent=1))
@@ -286,6 +293,10 @@ def verdict(s: dict, floor: float = 0.117) -> str:
         parts.append(f"above 50% up to gap {held[-1]} ({mean[gaps.index(held[-1])]:.0%})")
     if lost is not None:
         parts.append(f"no better than one answer for every digit from gap {lost} on ({mean[gaps.index(lost)]:.0%})")
+    spread = [(hi - lo, g, lo, hi) for g, lo, hi in zip(gaps, s["min"], s["max"])]
+    widest = max(spread) if spread else None
+    if widest and widest[0] > 0.2:  # the mean hides a seed that failed
+        parts.append(f"but its seeds disagree: from {widest[2]:.0%} to {widest[3]:.0%} at gap {widest[1]}")
     return "; ".join(parts)
 
 

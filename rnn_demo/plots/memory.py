@@ -61,12 +61,14 @@ def accuracy_vs_gap(summary: dict, labels: dict, extra: list[dict] | None = None
     gaps_all = sorted({g for s in summary.values() for g in s["gaps"]} | {p["gap"] for p in extra or []}) or [0]
     layout = {"height": height, "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
               "title": {"text": budget} if budget else None,
-              "xaxis": {"title": {"text": "gap: blank rows after the digit"}, "tickvals": gaps_all, "zeroline": False},
+              # evenly spaced gaps (each about twice the last): a linear axis would crowd 0, 10 and 25 together
+              "xaxis": {"title": {"text": "gap: blank rows after the digit"}, "type": "category",
+                        "categoryorder": "array", "categoryarray": gaps_all},
               "yaxis": {"title": {"text": "test accuracy"}, "range": [0, 1.02], "tickformat": ".0%"},
               "legend": _legend(height), "hovermode": "closest",
               "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": CHANCE, "y1": CHANCE,
                           "line": {"color": "#888", "dash": "dash", "width": 1}}],
-              "annotations": [{"xref": "paper", "x": 1, "y": CHANCE, "yanchor": "bottom", "xanchor": "right",
+              "annotations": [{"xref": "paper", "x": 0, "y": CHANCE, "yanchor": "bottom", "xanchor": "left",
                                "text": "chance (10%)", "showarrow": False, "font": {"color": "#666", "size": 11}}]}
     return figure(data, layout)
 
