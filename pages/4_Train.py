@@ -49,8 +49,10 @@ running = manager.current()
 
 # --- controls -----------------------------------------------------------------------------
 # On a phone the sidebar is folded away: the recipe sits at the top of the page instead.
-with (st.expander("Recipe: the network and its training", expanded=True) if ui.narrow() else st.sidebar):
-    st.header("Recipe")
+phone = ui.narrow()
+with (st.expander("Recipe: the network and its training", expanded=True) if phone else st.sidebar):
+    if not phone:  # the expander says it already
+        st.header("Recipe")
     c1, c2 = st.columns(2)
     c1.button("Seed recipe", key="train_preset_seed", on_click=apply, args=(SEED,), width="stretch",
               help="The blog's recipe: tanh RNN 128, RMSprop lr 0.001, batch 128, 10,000 iterations, "
