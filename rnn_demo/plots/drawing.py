@@ -20,13 +20,14 @@ ATTRIBUTION_SCALE = get_colorscale("YlOrRd")    # gradient size, from nothing (l
 # Laid over the digit: transparent where a row has no influence, red where it has the most.
 OVERLAY_SCALE = [[0.0, "rgba(215, 48, 39, 0)"], [1.0, "rgba(215, 48, 39, 0.7)"]]
 ROWS = list(range(1, 29))  # time steps are numbered 1..28 on every axis, as in s_1..s_28
+PIXELS = ROWS              # and the pixels of a row 1..28 across, as on the Hidden states page
 ROW_TICKS = [1, 7, 14, 21, 28]
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 
 
 def _digit_trace(digit, **kw) -> dict:
     return {"type": "heatmap", "z": np.asarray(digit), "colorscale": DIGIT, "zmin": 0, "zmax": 255,
-            "showscale": False, "x": list(range(28)), "y": ROWS,
+            "showscale": False, "x": PIXELS, "y": ROWS,
             "hovertemplate": "row %{y}, pixel %{x}: %{z}<extra></extra>"} | kw
 
 
@@ -36,7 +37,7 @@ def seen_digit(digit, height: int = 300) -> go.Figure:
         "height": height, "margin": MARGIN, "title": {"text": "What the models see (28 x 28)"},
         "yaxis": {"autorange": "reversed", "title": {"text": "row = time step"}, "scaleanchor": "x",
                   "constrain": "domain", "tickvals": ROW_TICKS},
-        "xaxis": {"title": {"text": "pixel in the row"}, "constrain": "domain", "tickvals": [0, 7, 14, 21, 27]}})
+        "xaxis": {"title": {"text": "pixel in the row"}, "constrain": "domain", "tickvals": ROW_TICKS}})
 
 
 def probability_bars(probs: dict[str, np.ndarray], height: int = 300) -> go.Figure:
@@ -101,11 +102,11 @@ def row_attribution(digit, attributions: dict[str, np.ndarray], height: int = 38
         hover = f"{name}, row %{{y}}: ||d logit / d x_t|| = %{{z:.3g}}<extra></extra>"
         strip = {"type": "heatmap", "y": ROWS, "zmin": 0, "zmax": top, "showscale": False, "hovertemplate": hover}
         data += [_digit_trace(digit, hoverinfo="skip", hovertemplate=None, **axes),
-                 strip | {"z": np.repeat(a[:, None], 28, axis=1), "x": list(range(28)),
+                 strip | {"z": np.repeat(a[:, None], 28, axis=1), "x": PIXELS,
                           "colorscale": OVERLAY_SCALE, **axes},
-                 strip | {"z": np.repeat(a[:, None], 3, axis=1), "x": [29, 30, 31],
+                 strip | {"z": np.repeat(a[:, None], 3, axis=1), "x": [30, 31, 32],
                           "colorscale": ATTRIBUTION_SCALE, **axes}]
-        layout["xaxis" + _axis(i)] = {"domain": domain, "anchor": "y" + _axis(i), "range": [-0.5, 31.5],
+        layout["xaxis" + _axis(i)] = {"domain": domain, "anchor": "y" + _axis(i), "range": [0.5, 32.5],
                                       "showticklabels": False, "showgrid": False, "zeroline": False,
                                       "scaleanchor": "y" + _axis(i), "constrain": "domain"}
         layout["yaxis" + _axis(i)] = {"domain": [0, 1], "anchor": "x" + _axis(i), "autorange": "reversed",
