@@ -44,7 +44,7 @@ with ui.one_at_a_time(answer=True, urgent=not pen.down), right:
     if verdict.warn:
         st.warning(verdict.message)
 
-    cells, _ = ui.readable_models()
+    cells = ui.readable_models()
     ui.unreadable_note()
     if not cells:
         st.error("No model could be loaded: the shipped models should be in models/. "

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from rnn_demo import compare, export, ui
+from rnn_demo.plots import model_colors
 from rnn_demo.plots import training as plots
 
 ui.setup("Compare")
@@ -20,7 +21,7 @@ names = ui.model_picker("Models to compare", key="compare_models", multi=True, d
 if len(names) < 2:
     st.info("Pick at least two models to compare.")
     st.stop()
-colors = plots.model_colors(names)
+colors = model_colors(names)
 shown = ui.versions(names)  # what every figure below depends on (with the colours, a function of the names)
 
 with ui.friendly_errors("The comparison"), st.spinner("Evaluating the models on the test digits…"):

@@ -43,14 +43,6 @@ class Busy(JobError):
     """Another training is running on this server."""
 
 
-def clean_name(name: str) -> str:
-    """A checkpoint name made safe as a file name (store.clean_name); JobError when empty."""
-    try:
-        return store.clean_name(name)
-    except store.BadName as exc:
-        raise JobError(str(exc)) from None
-
-
 def split_sample(sample: data.Digits, n_test: int = SAMPLE_TEST) -> tuple[data.Digits, data.Digits]:
     """The bundled sample split into training digits and held-out test digits (the last n_test),
     so the test accuracy of a sample run is measured on digits it never trained on."""

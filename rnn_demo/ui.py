@@ -560,13 +560,13 @@ def draw_attribution(digit, names) -> dict:
     return _draw_attribution(np.ascontiguousarray(digit, dtype=np.uint8).tobytes(), _draw_versions(names))
 
 
-def readable_models() -> tuple[dict[str, str], dict[str, str]]:
-    """(name -> cell for every model that loads, name -> error message for those that do not)."""
+def readable_models() -> dict[str, str]:
+    """Name -> cell ("rnn", "lstm", "gru", "birnn") of every model that loads."""
     cells = {}
     for name in model_paths():
         cfg = load_model(name).model_config
         cells[name] = "birnn" if cfg.bidirectional and cfg.cell == "rnn" else cfg.cell
-    return cells, unreadable_models()
+    return cells
 
 
 # --- Downloads (rnn_demo/export.py) ---

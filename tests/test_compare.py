@@ -8,6 +8,7 @@ import torch
 from rnn_demo import compare, gradients, train
 from rnn_demo.checkpoints import Checkpoint
 from rnn_demo.model import ModelConfig, build
+from rnn_demo.plots import model_colors
 from rnn_demo.plots import training as plots
 
 
@@ -113,7 +114,7 @@ def test_figures_show_the_numbers_given(model, digits):
     g = plots.grad_norm_steps(h["grad_norm"], clip=1.0)
     assert np.allclose(arr(g.data[0].y), h["grad_norm"]) and g.layout.shapes[0].y0 == 1.0
     assert plots.param_label("rnn.weight_hh_l1_reverse") == "W_h layer 2 backward"
-    assert plots.model_colors(["mine", "rnn", "other"]) == {"rnn": "#1f77b4", "mine": "#ff7f0e", "other": "#8c564b"}
+    assert model_colors(["mine", "rnn", "other"]) == {"rnn": "#1f77b4", "mine": "#ff7f0e", "other": "#8c564b"}
 
 
 def test_long_runs_animate_at_most_sixty_epochs():

@@ -31,12 +31,12 @@ def small_loader(sample):
 
 def test_names_are_cleaned_and_shipped_names_refused(dirs):
     user, shipped = dirs
-    assert jobs.clean_name("  my model!.pt ") == "my-model-pt"
-    assert jobs.clean_name("../../etc/passwd") == "etc-passwd"
-    assert jobs.clean_name("café") == "café" and jobs.clean_name("модель") == "модель"
-    assert jobs.clean_name("모델 하나") == "모델-하나"
-    with pytest.raises(jobs.JobError, match="Give the model a name"):
-        jobs.clean_name(" !! ")
+    assert store.clean_name("  my model!.pt ") == "my-model-pt"
+    assert store.clean_name("../../etc/passwd") == "etc-passwd"
+    assert store.clean_name("café") == "café" and store.clean_name("модель") == "модель"
+    assert store.clean_name("모델 하나") == "모델-하나"
+    with pytest.raises(store.BadName, match="Give the model a name"):
+        store.clean_name(" !! ")
     with pytest.raises(store.BadName, match="shipped model"):
         store.reserve(user, "RNN", shipped)  # case-insensitive
     with store.reserve(user, "../mine", shipped) as r:

@@ -9,7 +9,6 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from rnn_demo.plots import model_colors as plots_model_colors
 from rnn_demo.plots import (CLASS_COLORS, DIGIT_SCALE, FONT, LOG_AXIS, STATE_RANGE, STATE_SCALE, TEMPLATE,
                             animation_controls)
 
@@ -328,6 +327,3 @@ def two_models_reading(rows, traces: dict[str, dict], label: int | None = None, 
         fig.update_layout(sliders=[dict(slider, x=0.32, len=0.68, y=-0.1)],
                           updatemenus=[dict(play, y=-0.09, direction="down")])
     return go.Figure(fig.to_dict() | {"frames": frames}, _validate=False)
-
-
-model_colors = plots_model_colors  # one colour per model on a page (rnn_demo/plots/__init__.py)
