@@ -229,7 +229,8 @@ def _kind(value) -> str:
 
 def _dict(value, where: str, max_keys: int | None = None) -> dict:
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise _Invalid(_("{where} should be a table of named values, but it is {kind}.", where=where, kind=_kind(value)))
+        raise _Invalid(_("{where} should be a table of named values, but it is {kind}.", where=where,
+                         kind=_kind(value)))
     if max_keys is not None and len(value) > max_keys:
         raise _Invalid(_("{where} has {n:,} entries; at most {limit} are allowed.",
                          where=where, n=len(value), limit=max_keys))

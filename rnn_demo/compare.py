@@ -153,8 +153,9 @@ def anchor_rows(shipped: dict[str, Checkpoint]) -> list[dict]:
         steps = m.get("steps") or len((ckpt.history or {}).get("loss", []))
         rows.append({"model": _("shipped: {name}", name=name),
                      "architecture": _("{model}, PyTorch", model=ckpt.model_config.label),
-                     "training": _("{optimizer} lr {lr}, batch {batch}, {steps:,} steps", optimizer=tc.get("optimizer", "?"),
-                                   lr=tc.get("lr", "?"), batch=tc.get("batch_size", "?"), steps=steps),
+                     "training": _("{optimizer} lr {lr}, batch {batch}, {steps:,} steps",
+                                   optimizer=tc.get("optimizer", "?"), lr=tc.get("lr", "?"),
+                                   batch=tc.get("batch_size", "?"), steps=steps),
                      "test digits": ds.get("n_test"), "test accuracy": m.get("test_acc"),
                      "source": _("models/{name}.pt (recorded when trained)", name=name)})
     return rows

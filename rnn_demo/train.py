@@ -61,12 +61,16 @@ class TrainConfig:
     forget_bias: float = 1.0     # forget_init constant: that bias
 
     def __post_init__(self):
-        # (ok, message, its values): only a failing check's message is translated
-        checks = [(self.optimizer in OPTIMIZERS, N_("optimizer must be one of {options}"), {"options": ", ".join(OPTIMIZERS)}),
-                  (self.schedule in SCHEDULES, N_("schedule must be one of {options}"), {"options": ", ".join(SCHEDULES)}),
+        # (ok, message, its values): only a failing check's message is translated, in the caller's language
+        checks = [(self.optimizer in OPTIMIZERS, N_("optimizer must be one of {options}"),
+                   {"options": ", ".join(OPTIMIZERS)}),
+                  (self.schedule in SCHEDULES, N_("schedule must be one of {options}"),
+                   {"options": ", ".join(SCHEDULES)}),
                   (self.init in INITS, N_("initialisation must be one of {options}"), {"options": ", ".join(INITS)}),
-                  (_num(self.lr) and 0 < self.lr <= 1000, N_("learning rate must be a number above 0 and at most 1,000"), {}),
-                  (_int(self.batch_size) and 1 <= self.batch_size <= 8192, N_("batch size must be between 1 and 8192"), {}),
+                  (_num(self.lr) and 0 < self.lr <= 1000,
+                   N_("learning rate must be a number above 0 and at most 1,000"), {}),
+                  (_int(self.batch_size) and 1 <= self.batch_size <= 8192,
+                   N_("batch size must be between 1 and 8192"), {}),
                   (_num(self.epochs) and 0 <= self.epochs <= 1000, N_("epochs must be a number from 0 to 1,000"), {}),
                   (_int(self.iterations) and 0 <= self.iterations <= MAX_STEPS,
                    N_("iterations must be a whole number from 0 to {limit:,}"), {"limit": MAX_STEPS}),
@@ -76,12 +80,14 @@ class TrainConfig:
                    N_("warm-up must be a fraction of the steps, between 0 and 1"), {}),
                   (_num(self.label_smoothing) and 0 <= self.label_smoothing < 1,
                    N_("label smoothing must be at least 0 and below 1"), {}),
-                  (_int(self.seed) and 0 <= self.seed < 2**63, N_("seed must be a whole number from 0 to 2^63 - 1"), {}),
+                  (_int(self.seed) and 0 <= self.seed < 2**63,
+                   N_("seed must be a whole number from 0 to 2^63 - 1"), {}),
                   (_int(self.eval_every) and 0 <= self.eval_every <= MAX_STEPS,
                    N_("eval_every must be a whole number, 0 or more"), {}),
                   (self.device in ("auto", "cpu", "cuda"), N_("device must be auto, cpu or cuda"), {}),
                   (self.precision in precision.CHOICES, N_("precision must be auto, fp32 or bf16"), {}),
-                  (_num(self.augment) and 0 <= self.augment <= 2, N_("augmentation strength must be between 0 and 2"), {}),
+                  (_num(self.augment) and 0 <= self.augment <= 2,
+                   N_("augmentation strength must be between 0 and 2"), {}),
                   (_num(self.non_digits) and 0 <= self.non_digits <= 0.5,
                    N_("the share of non-digits must be between 0 and 0.5"), {}),
                   (_int(self.gap) and 0 <= self.gap <= MAX_GAP, N_("gap must be a whole number from 0 to {limit}"),
@@ -89,8 +95,8 @@ class TrainConfig:
                   (_num(self.gap_noise) and 0 <= self.gap_noise <= 1, N_("gap noise must be between 0 and 1"), {}),
                   (self.forget_init in FORGET_INITS, N_("forget_init must be one of {options}"),
                    {"options": ", ".join(FORGET_INITS)}),
-                  (_num(self.forget_bias) and -20 <= self.forget_bias <= 20, N_("forget bias must be between -20 and 20"),
-                   {})]
+                  (_num(self.forget_bias) and -20 <= self.forget_bias <= 20,
+                   N_("forget bias must be between -20 and 20"), {})]
         for ok, message, values in checks:
             if not ok:
                 raise ValueError(_(message, **values))

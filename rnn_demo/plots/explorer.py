@@ -136,7 +136,8 @@ def explorer_figure(trace: dict, quantity: str = "h", quantity_name: str = N_("h
     bx, by = row_box(T)
     data = [None] * 7
     data[DIGIT] = {"type": "heatmap", "z": rows.astype(np.float32), "x": pixels, "y": np.arange(1, T + 1),
-                   "colorscale": get_colorscale(DIGIT_SCALE), "zmin": 0, "zmax": 1, "showscale": False, "name": _("digit"),
+                   "colorscale": get_colorscale(DIGIT_SCALE), "zmin": 0, "zmax": 1, "showscale": False,
+                   "name": _("digit"),
                    "hovertemplate": _("row %{y}, pixel %{x}: %{z:.2f}<extra></extra>"), "xaxis": "x", "yaxis": "y"}
     data[UNREAD] = veil(unread_box(T, T), UNREAD_VEIL, _("rows still to read"), "")
     data[CURRENT] = {"type": "scatter", "x": bx, "y": by, "mode": "lines", "line": {"color": "#ffbf00", "width": 3},

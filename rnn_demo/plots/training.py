@@ -215,7 +215,8 @@ def per_class_accuracy(accs: dict[str, np.ndarray], colors: dict[str, str]) -> g
                      for name, a in accs.items()])
     lows = [float(np.min(a)) for a in accs.values()] or [0.0]
     fig.update_xaxes(title_text=_("true digit"), dtick=1)
-    fig.update_yaxes(title_text=_("accuracy"), tickformat=".0%", range=[max(0.0, min(lows) - 0.05), 1.0], gridcolor=GRID)
+    fig.update_yaxes(title_text=_("accuracy"), tickformat=".0%", range=[max(0.0, min(lows) - 0.05), 1.0],
+                     gridcolor=GRID)
     return _layout(fig, height=320, barmode="group")
 
 
