@@ -68,7 +68,7 @@ def ink(image) -> np.ndarray:
     image drawn light on dark. A transparent pixel carries no ink, whatever its colour."""
     a = np.asarray(image)
     if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
-        raise ValueError(f"expected a gray (H, W) or RGBA (H, W, 4) image, got shape {a.shape}")
+        raise ValueError(_("expected a gray (H, W) or RGBA (H, W, 4) image, got shape {shape}", shape=a.shape))
     if a.dtype != np.uint8:  # floats: in [0, 1] if they look like it, else in [0, 255]
         a = np.clip(a if a.max(initial=0) > 1.0 else a * 255.0, 0, 255).astype(np.uint8)
     if a.ndim == 2:

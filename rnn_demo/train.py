@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from rnn_demo import augment, checkpoints, data, precision, tblog
-from rnn_demo.i18n import N_, _
+from rnn_demo.i18n import N_, _, ngettext
 from rnn_demo.model import (FORGET_INITS, ModelConfig, SequenceClassifier, build, count_params, init_forget_gate,
                             initialise)
 
@@ -260,7 +260,8 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     while step < total and status == "done":
         for idx in data.batches(len(train_data), cfg.batch_size, gen):
             if should_stop is not None and should_stop():
-                status, message = "stopped", _("Stopped by the user after {steps} steps.", steps=step)
+                status, message = "stopped", ngettext("Stopped by the user after {n} step.",
+                                                      "Stopped by the user after {n} steps.", step)
                 break
             t0 = time.perf_counter()
             x, y = x_all[idx], y_all[idx]

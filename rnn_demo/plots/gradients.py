@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import plotly.graph_objects as go
 
-from rnn_demo.i18n import N_, _
+from rnn_demo.i18n import N_, _, ngettext
 from rnn_demo.plots import FONT, LOG_AXIS, TEMPLATE
 
 BAD_COLOR = "#d62728"
@@ -102,7 +102,8 @@ def training_figure(info: dict, title: str = "") -> go.Figure:
                                  name=_("running median of {n} steps", n=window), hoverinfo="skip"))
     if clip > 0:
         fig.add_hline(y=clip, line={"color": CLIP_COLOR, "dash": "dash", "width": 2},
-                      annotation_text=_("clip at {clip:g}: {n:,} steps clipped", clip=clip, n=info["clipped"]),
+                      annotation_text=ngettext("clip at {clip:g}: {n:,} step clipped",
+                                               "clip at {clip:g}: {n:,} steps clipped", info["clipped"], clip=clip),
                       annotation_position="bottom right", annotation_bgcolor="rgba(255,255,255,0.85)",
                       annotation_font={"color": CLIP_COLOR})
     bad = np.asarray(info["bad_steps"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_demo.i18n import _
+from rnn_demo.i18n import _, ngettext
 from rnn_demo.plots import CELL_COLORS, LOG_AXIS, figure
 
 CHANCE = 0.1
@@ -81,7 +81,8 @@ def _gap_shapes(gap: int, log: bool = False) -> tuple[list, list]:
     shape = {"type": "rect", "xref": "x", "yref": "paper", "x0": 28.5, "x1": 28 + gap + 0.5, "y0": 0, "y1": 1,
              "fillcolor": GAP_FILL, "line": {"width": 0}, "layer": "below"}
     note = {"xref": "x", "yref": "paper", "x": 28.5, "y": 1, "xanchor": "left", "yanchor": "bottom",
-            "text": _("the gap: {n} blank rows", n=gap), "showarrow": False, "font": {"size": 11, "color": "#555"}}
+            "text": ngettext("the gap: {n} blank row", "the gap: {n} blank rows", gap), "showarrow": False,
+            "font": {"size": 11, "color": "#555"}}
     return [shape], [note]
 
 
