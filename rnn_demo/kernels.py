@@ -50,7 +50,7 @@ def _tanh_(z: torch.Tensor) -> torch.Tensor:
     return z.tanh_()
 
 
-TANHS = {"tanh": _tanh_, "sigmoid": _tanh_via_sigmoid_}
+TANHS = {"tanh": _tanh_, "sigmoid": _tanh_via_sigmoid_}  # the forward pass below inlines each
 
 
 @functools.cache
@@ -84,9 +84,15 @@ class _TanhRNNLast(torch.autograd.Function):
         pre = torch.addmm(b_ih + b_hh, xs, w_ih.t()).view(T, B, H)  # every step's W_x x_t + b
         states = x.new_empty(T + 1, B, H)                           # s_0 .. s_T
         states[0].zero_()
-        w_t, act = w_hh.t(), TANHS[tanh_choice()]
-        for t in range(T):
-            act(torch.addmm(pre[t], states[t], w_t, out=states[t + 1]))
+        w_t = w_hh.t()
+        if tanh_choice() == "sigmoid":  # s = 2 sigmoid(2z) - 1: the 2z inside the product, -1 + 2(.) in one pass
+            minus_one = x.new_tensor(-1.0)
+            for t in range(T):
+                torch.addmm(pre[t], states[t], w_t, beta=2, alpha=2, out=states[t + 1]).sigmoid_()
+                torch.add(minus_one, states[t + 1], alpha=2, out=states[t + 1])
+        else:
+            for t in range(T):
+                torch.addmm(pre[t], states[t], w_t, out=states[t + 1]).tanh_()
         ctx.save_for_backward(xs, w_hh, states)
         return states[T].clone()
 
@@ -95,12 +101,13 @@ class _TanhRNNLast(torch.autograd.Function):
         xs, w_hh, states = ctx.saved_tensors
         T, B, H = states.shape[0] - 1, states.shape[1], states.shape[2]
         g = states.new_empty(T, B, H)  # dL/d pre-activation at each step
-        grad_s = grad_last
+        grad_s, buf, tmp = grad_last, states.new_empty(B, H), states.new_empty(B, H)
         for t in range(T, 0, -1):
             s = states[t]
-            torch.mul(s, s, out=g[t - 1]).neg_().add_(1).mul_(grad_s)  # (1 - s_t^2) * dL/ds_t
+            torch.mul(grad_s, s, out=tmp)
+            torch.addcmul(grad_s, tmp, s, value=-1, out=g[t - 1])  # (1 - s_t^2) * dL/ds_t
             if t > 1:
-                grad_s = g[t - 1].mm(w_hh)
+                grad_s = torch.mm(g[t - 1], w_hh, out=buf)
         g = g.view(T * B, H)
         d_bias = g.sum(0)
         return (None, g.t().mm(xs), g.t().mm(states[:-1].reshape(T * B, H)), d_bias, d_bias)
