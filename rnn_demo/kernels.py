@@ -54,20 +54,32 @@ TANHS = {"tanh": _tanh_, "sigmoid": _tanh_via_sigmoid_}  # the forward pass belo
 
 
 @functools.cache
-def tanh_choice() -> str:
-    """'tanh' or 'sigmoid': whichever computes a 128x128 float tanh faster on this machine (the
-    median of 15 alternating timings, once per process; a few milliseconds)."""
+def tanh_timings() -> dict[str, float]:
+    """Median microseconds of each way of computing a 128x128 float tanh in place on this machine
+    (15 alternating timings after 5 warm-up rounds, once per process; a few milliseconds)."""
     z = torch.randn(128, 128)
-    times = {name: [] for name in TANHS}
+    times: dict[str, list[float]] = {name: [] for name in TANHS}
     for i in range(20):
         for name, fn in TANHS.items():
             w = z.clone()
             t = time.perf_counter()
             fn(w)
             if i >= 5:
-                times[name].append(time.perf_counter() - t)
-    med = {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
-    return "sigmoid" if med["sigmoid"] < 0.8 * med["tanh"] else "tanh"
+                times[name].append(1e6 * (time.perf_counter() - t))
+    return {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
+
+
+def tanh_choice() -> str:
+    """'sigmoid' where that way is clearly faster here (at most 80% of tanh's time), else 'tanh'."""
+    t = tanh_timings()
+    return "sigmoid" if t["sigmoid"] < 0.8 * t["tanh"] else "tanh"
+
+
+def describe() -> str:
+    """One line for benchmark output: how the tanh RNN kernel computes tanh here, and why."""
+    t = tanh_timings()
+    way = "2 sigmoid(2z) - 1" if tanh_choice() == "sigmoid" else "torch.tanh"
+    return f"tanh as {way} (a 128x128 batch: tanh {t['tanh']:.1f} us, via sigmoid {t['sigmoid']:.1f} us)"
 
 
 def tanh_(z: torch.Tensor) -> torch.Tensor:

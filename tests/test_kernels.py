@@ -93,9 +93,9 @@ def test_the_faster_tanh_is_chosen(monkeypatch):
             return fn
         monkeypatch.setattr(kernels, "TANHS", {name: timed(name) for name in real})
         monkeypatch.setattr(time_module, "perf_counter", lambda: clock[0])
-        kernels.tanh_choice.cache_clear()
+        kernels.tanh_timings.cache_clear()
         try:
             assert kernels.tanh_choice() == expected
         finally:
             monkeypatch.undo()
-            kernels.tanh_choice.cache_clear()
+            kernels.tanh_timings.cache_clear()
