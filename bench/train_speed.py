@@ -46,6 +46,8 @@ def main() -> int:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{len(train_data)} training / {len(test_data)} test digits")
     print(f"CPU: {precision.describe_cpu()}")
+    if "rnn" in args.cells:
+        print(f"tanh RNN kernel: {kernels.describe()}")
     for cell in args.cells:
         seed_cfg = replace(train.PRESETS["seed"], iterations=args.seed_iterations, eval_every=args.seed_iterations)
         with kernels.disabled():

@@ -8,7 +8,14 @@ from rnn_demo.kernels import tanh_rnn_last
 from rnn_demo.model import ModelConfig, SequenceClassifier
 
 
-def test_last_state_and_every_weight_gradient_equal_nn_rnn():
+@pytest.fixture(params=sorted(kernels.TANHS))
+def tanh_way(request, monkeypatch):
+    """Run a test with each way of computing tanh that kernels.tanh_choice may pick."""
+    monkeypatch.setattr(kernels, "tanh_choice", lambda: request.param)
+    return request.param
+
+
+def test_last_state_and_every_weight_gradient_equal_nn_rnn(tanh_way):
     torch.manual_seed(0)
     rnn = nn.RNN(28, 16, batch_first=True).double()
     x = torch.rand(5, 28, 28, dtype=torch.float64)
@@ -24,7 +31,7 @@ def test_last_state_and_every_weight_gradient_equal_nn_rnn():
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_model_forward_uses_the_kernel_and_keeps_the_numbers(bidirectional, monkeypatch):
+def test_model_forward_uses_the_kernel_and_keeps_the_numbers(bidirectional, monkeypatch, tanh_way):
     torch.manual_seed(1)
     model = SequenceClassifier(ModelConfig("rnn", hidden_size=12, bidirectional=bidirectional)).double()
     x = torch.rand(4, 28, 28, dtype=torch.float64)
@@ -62,3 +69,33 @@ def test_disabled_runs_on_nn_rnn(monkeypatch):
     with kernels.disabled():
         model(torch.rand(2, 28, 28))
     assert calls == [] and kernels.enabled
+
+
+def test_both_tanhs_are_tanh_in_float32_and_the_choice_is_one_of_them():
+    z = torch.linspace(-20, 20, 100_001)
+    for name, fn in kernels.TANHS.items():
+        torch.testing.assert_close(fn(z.clone()), torch.tanh(z), rtol=0, atol=3e-7, msg=name)
+    assert kernels.tanh_choice() in kernels.TANHS
+    torch.testing.assert_close(kernels.tanh_(z.clone()), torch.tanh(z), rtol=0, atol=3e-7)
+
+
+def test_the_faster_tanh_is_chosen(monkeypatch):
+    """tanh_choice times both ways and keeps the sigmoid form only when clearly faster."""
+    import time as time_module
+    for slow, expected in (("tanh", "sigmoid"), ("sigmoid", "tanh")):
+        real = dict(kernels.TANHS)
+        clock = [0.0]
+
+        def timed(name):
+            def fn(z):
+                clock[0] += 1.0 if name == slow else 0.1
+                return real[name](z)
+            return fn
+        monkeypatch.setattr(kernels, "TANHS", {name: timed(name) for name in real})
+        monkeypatch.setattr(time_module, "perf_counter", lambda: clock[0])
+        kernels.tanh_timings.cache_clear()
+        try:
+            assert kernels.tanh_choice() == expected
+        finally:
+            monkeypatch.undo()
+            kernels.tanh_timings.cache_clear()
