@@ -232,7 +232,8 @@ if job is not None:
         else:
             st.error(ui.plain(s["message"] + saved))
         if s["unsaved"] and job.owner == me:
-            st.download_button(_("Download {file} (not saved on the server)", file=f"{s['name']}.pt"), job.unsaved,
+            unsaved_file = s["name"] + ".pt"
+            st.download_button(_("Download {file} (not saved on the server)", file=unsaved_file), job.unsaved,
                                file_name=f"{s['name']}.pt", mime="application/octet-stream", key="train_unsaved")
         if s["saved"] and job.owner == me and st.session_state.get("train_announced") != job.id:
             st.session_state["train_announced"] = job.id  # show the new model's weights, once
@@ -279,7 +280,8 @@ if ui.model_paths()[chosen].parent == ui.USER_DIR and tblog.event_files(run):
 c1, c2 = st.columns(2)
 with c1:
     st.markdown(_("**Download** a checkpoint (weights, settings and training history in one file)."))
-    st.download_button(_("Download {file}", file=f"{chosen}.pt"), ui.model_bytes(chosen), file_name=f"{chosen.split(' ')[0]}.pt",
+    chosen_file = chosen + ".pt"
+    st.download_button(_("Download {file}", file=chosen_file), ui.model_bytes(chosen), file_name=f"{chosen.split(' ')[0]}.pt",
                        mime="application/octet-stream", key="train_download")
 with c2:
     up = st.file_uploader(_("**Load** a checkpoint made by this app"), type=["pt"], key="train_upload")
