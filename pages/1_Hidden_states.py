@@ -25,7 +25,8 @@ c_model, c_source, c_pick = st.columns([1, 1.3, 2])
 with c_model:
     name = ui.model_picker(_("Model"), key="hs_model", default="rnn")
 with c_source:
-    source = st.radio(_("Digit"), SOURCES, format_func=_, key="hs_source")
+    shown = {s: _(s) for s in SOURCES}  # translated now: a format_func may be called outside this run
+    source = st.radio(_("Digit"), SOURCES, format_func=shown.get, key="hs_source")
 with c_pick:
     if source == SOURCES[0]:
         k1, k2 = st.columns(2)

@@ -138,7 +138,8 @@ with a:
 with b:
     activation = st.radio(_("Non-linearity f"), list(gradients.ACTIVATIONS), horizontal=True, key="grad_activation")
     seq_options = [k for k in gradients.SEQUENCES if source == "fresh" or k != "pixels"]
-    sequence = st.selectbox(_("Sequence"), seq_options, format_func=lambda k: _(gradients.SEQUENCES[k]),
+    seq_names = {k: _(text) for k, text in gradients.SEQUENCES.items()}  # the library marks them
+    sequence = st.selectbox(_("Sequence"), seq_options, format_func=seq_names.get,
                             key="grad_sequence")
 with c:
     extra = 0

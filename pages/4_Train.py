@@ -262,7 +262,8 @@ if summaries:
     st.plotly_chart(ui.chart(plots.weight_summaries, summaries, key=(ui.model_version(chosen),)), width="stretch",
                     key="train_summaries", config=ui.plot_config(f"{chosen}-weights"))
     params = list(summaries[0]["params"])
-    p = st.selectbox(_("Histogram of"), params, format_func=plots.param_label, key="train_hist_param",
+    param_names = {n: plots.param_label(n) for n in params}  # named now: a format_func may be called later
+    p = st.selectbox(_("Histogram of"), params, format_func=param_names.get, key="train_hist_param",
                      index=params.index(next((n for n in params if "weight_hh" in n), params[0])))
     st.plotly_chart(ui.chart(plots.weight_histogram_animation, summaries, p, key=(ui.model_version(chosen), p)),
                     width="stretch", key="train_hist", config=ui.plot_config(f"{chosen}-histogram"))

@@ -258,8 +258,9 @@ which = c3.radio(_("Train on"), ["sample", "mnist"], key="memory_train_data",
                  format_func={"sample": _("the bundled sample (800 digits; 200 test)"),
                               "mnist": _("the full MNIST (60,000; 10,000 test)")}.get)
 steps = c4.select_slider(_("Steps (batches of 64)"), [100, 200, 400, 800], value=200, key="memory_train_steps")
-noise = st.radio(_("Gap rows"), [0.0, 0.1, 0.3], horizontal=True, key="memory_train_noise",
-                 format_func=lambda v: _("blank") if v == 0 else _("noise: pixels uniform in [0, {top:g}]", top=v),
+noise_names = {v: _("blank") if v == 0 else _("noise: pixels uniform in [0, {top:g}]", top=v) for v in (0.0, 0.1, 0.3)}
+noise = st.radio(_("Gap rows"), list(noise_names), horizontal=True, key="memory_train_noise",
+                 format_func=noise_names.get,
                  help=_("The shipped runs use blank rows. Noise rows (a fresh draw at every training step, a fixed "
                         "one for the test) give the state something to forget the digit under."))
 model_cfg, cfg = memory.variant_configs(variant, int(train_gap), 0, replace(memory.RECIPE, iterations=int(steps),

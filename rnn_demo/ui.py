@@ -674,7 +674,8 @@ FIGURE_FORMATS = {"png": N_("PNG (twice the screen's size)"), "svg": N_("SVG (ve
 def figure_format_picker() -> None:
     """In the sidebar: what the camera button in every figure's mode bar saves. The browser's
     own Plotly draws both, offline; nothing is computed on the server."""
-    st.sidebar.radio(_("Figures download as"), list(FIGURE_FORMATS), format_func=lambda f: _(FIGURE_FORMATS[f]),
+    shown = {f: _(text) for f, text in FIGURE_FORMATS.items()}  # translated now: format_func may run later
+    st.sidebar.radio(_("Figures download as"), list(FIGURE_FORMATS), format_func=shown.get,
                      key=FIGURE_FORMAT, help=_("Hover over a figure and press the camera in its top-right corner. SVG "
                                                "stays sharp at any size (slides, posters)."))
 
