@@ -109,6 +109,11 @@ def setup(title: str) -> None:
     choose_language()
     st.set_page_config(page_title=f"{_(title)} · RNN Explorer", page_icon="🔁", layout="wide")
     language_switch()
+    if i18n.language() == "ko":
+        # Korean wraps between words, as it is written, not between any two syllables (a title's
+        # last syllable alone on a line); a long token may still break rather than overflow a phone.
+        st.html("<style>[data-testid='stMain'] *, [data-testid='stSidebar'] * "
+                "{word-break: keep-all !important; overflow-wrap: anywhere;}</style>")
     _once_per_server()
 
 
