@@ -9,14 +9,16 @@ import numpy as np
 import torch
 
 from rnn_demo import data, threads
+from rnn_demo.i18n import N_, _
 from rnn_demo.model import SequenceClassifier
 
-# What the explorer can show per unit, by cell: key in `digit_trace(...)["internals"]` -> plain name.
+# What the explorer can show per unit, by cell: key in `digit_trace(...)["internals"]` -> plain name
+# (in English, marked for the catalog: translate with `_()` where it is shown).
 QUANTITIES = {
-    "rnn": {"h": "hidden state s_t"},
-    "lstm": {"h": "hidden state h_t", "c": "cell state c_t", "i": "input gate i_t",
-             "f": "forget gate f_t", "o": "output gate o_t"},
-    "gru": {"h": "hidden state h_t", "r": "reset gate r_t", "z": "update gate z_t"},
+    "rnn": {"h": N_("hidden state s_t")},
+    "lstm": {"h": N_("hidden state h_t"), "c": N_("cell state c_t"), "i": N_("input gate i_t"),
+             "f": N_("forget gate f_t"), "o": N_("output gate o_t")},
+    "gru": {"h": N_("hidden state h_t"), "r": N_("reset gate r_t"), "z": N_("update gate z_t")},
 }
 
 
@@ -24,7 +26,7 @@ def _as_batch(image) -> torch.Tensor:
     """A (28, 28) uint8 or float image -> (1, T, F) float rows in [0, 1]."""
     x = data.to_sequences(np.asarray(image) if not isinstance(image, torch.Tensor) else image)
     if x.shape[-2:] != (data.ROWS, data.COLS):
-        raise ValueError(f"a digit must be 28 x 28 pixels, not {tuple(x.shape[-2:])}")
+        raise ValueError(_("a digit must be 28 x 28 pixels, not {shape}", shape=tuple(x.shape[-2:])))
     return x.reshape(1, data.ROWS, data.COLS)
 
 
@@ -144,7 +146,7 @@ def fit_pca(states: np.ndarray, k: int = 2) -> dict[str, np.ndarray]:
     """
     X = np.asarray(states, dtype=np.float64).reshape(-1, np.shape(states)[-1])
     if not np.isfinite(X).all():  # LAPACK must never see a NaN (see gradients.finite_matrix)
-        raise ValueError("the hidden states hold NaN or infinite values, so they cannot be mapped")
+        raise ValueError(_("the hidden states hold NaN or infinite values, so they cannot be mapped"))
     mean = X.mean(0)
     Xc = X - mean
     var, vecs = np.linalg.eigh(Xc.T @ Xc)  # ascending eigenvalues

@@ -20,6 +20,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from rnn_demo.i18n import N_, _
+
 SIZE = 28          # MNIST's field
 BOX = 20           # the longer side of the digit's box inside the field
 CENTRE = 14.0      # where MNIST's centre of mass sits (mean 14.0 row and column on the test set)
@@ -47,7 +49,13 @@ class Verdict:
 
     ok: bool              # a prediction is meaningful
     problem: str | None   # None | "empty" | "dot" | "full" | "edge"
-    message: str          # for the page; empty when all is well
+    text: str             # the message in English (marked with N_); empty when all is well
+
+    @property
+    def message(self) -> str:
+        """For the page, in the session's language (translated when read, so a kept verdict
+        never shows one learner's language to another)."""
+        return _(self.text) if self.text else ""
 
     @property
     def warn(self) -> bool:
@@ -60,7 +68,7 @@ def ink(image) -> np.ndarray:
     image drawn light on dark. A transparent pixel carries no ink, whatever its colour."""
     a = np.asarray(image)
     if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
-        raise ValueError(f"expected a gray (H, W) or RGBA (H, W, 4) image, got shape {a.shape}")
+        raise ValueError(_("expected a gray (H, W) or RGBA (H, W, 4) image, got shape {shape}", shape=a.shape))
     if a.dtype != np.uint8:  # floats: in [0, 1] if they look like it, else in [0, 255]
         a = np.clip(a if a.max(initial=0) > 1.0 else a * 255.0, 0, 255).astype(np.uint8)
     if a.ndim == 2:
@@ -89,17 +97,17 @@ def _assess(amount: np.ndarray) -> Verdict:
     mask = amount >= INK
     box = _box(mask)
     if box is None:
-        return Verdict(False, "empty", "The canvas is empty: draw a digit from 0 to 9.")
+        return Verdict(False, "empty", N_("The canvas is empty: draw a digit from 0 to 9."))
     H, W = mask.shape
     top, bottom, left, right = box
     if max(bottom - top, right - left) < MIN_EXTENT * max(H, W):
-        return Verdict(False, "dot", "That is only a dot: draw a whole digit, as large as the canvas allows.")
+        return Verdict(False, "dot", N_("That is only a dot: draw a whole digit, as large as the canvas allows."))
     if mask.mean() > MAX_INK:
-        return Verdict(False, "full", "Almost the whole canvas is ink: clear it (Clear, under the canvas) "
-                                      "and draw one digit with a single thin stroke.")
+        return Verdict(False, "full", N_("Almost the whole canvas is ink: clear it (Clear, under the canvas) "
+                                         "and draw one digit with a single thin stroke."))
     if top < EDGE or left < EDGE or bottom > H - EDGE or right > W - EDGE:
-        return Verdict(True, "edge", "The drawing touches the edge of the canvas, so part of it may be "
-                                     "cut off; draw it a little smaller and in the middle.")
+        return Verdict(True, "edge", N_("The drawing touches the edge of the canvas, so part of it may be "
+                                        "cut off; draw it a little smaller and in the middle."))
     return Verdict(True, None, "")
 
 
@@ -113,10 +121,14 @@ class Stroke:
 
     @property
     def message(self) -> str:
+        values = {"drawn": self.drawn, "prepared": self.prepared, "mnist": MNIST_STROKE}
         if self.action == "kept":
-            return f"Pen kept as drawn: strokes ~{self.drawn:.1f} px wide in the 28 x 28 digit, as in MNIST."
-        return (f"Pen {self.action} from ~{self.drawn:.1f} px to ~{self.prepared:.1f} px (MNIST's strokes are "
-                f"~{MNIST_STROKE:.1f} px wide in the 28 x 28 digit).")
+            return _("Pen kept as drawn: strokes ~{drawn:.1f} px wide in the 28 x 28 digit, as in MNIST.", **values)
+        if self.action == "thinned":
+            return _("Pen thinned from ~{drawn:.1f} px to ~{prepared:.1f} px (MNIST's strokes are ~{mnist:.1f} px "
+                     "wide in the 28 x 28 digit).", **values)
+        return _("Pen thickened from ~{drawn:.1f} px to ~{prepared:.1f} px (MNIST's strokes are ~{mnist:.1f} px "
+                 "wide in the 28 x 28 digit).", **values)
 
 
 @dataclass(frozen=True)
@@ -311,22 +323,24 @@ def parse_strokes(value) -> Strokes:
     if value is None:
         return Strokes(())
     if not isinstance(value, dict) or not isinstance(value.get("strokes"), list):
-        raise StrokeError("The drawing could not be read: it is not a list of pen strokes.")
+        raise StrokeError(_("The drawing could not be read: it is not a list of pen strokes."))
     raw, down, seq = value["strokes"], value.get("down", False), value.get("seq", 0)
     if not isinstance(down, bool) or type(seq) is not int or not 0 <= seq < 2 ** 53:
-        raise StrokeError("The drawing could not be read: its pen state is not valid.")
+        raise StrokeError(_("The drawing could not be read: its pen state is not valid."))
     if len(raw) > MAX_STROKES:
-        raise StrokeError(f"The drawing has more than {MAX_STROKES} strokes: clear it and draw one digit.")
+        raise StrokeError(_("The drawing has more than {limit} strokes: clear it and draw one digit.",
+                            limit=MAX_STROKES))
     if not all(isinstance(s, list) and 2 <= len(s) <= 2 * MAX_POINTS and len(s) % 2 == 0 for s in raw):
-        raise StrokeError(f"The drawing could not be read: each stroke must be 1 to {MAX_POINTS} points "
-                          "given as x, y pairs.")
+        raise StrokeError(_("The drawing could not be read: each stroke must be 1 to {limit} points given as "
+                            "x, y pairs.", limit=MAX_POINTS))
     if sum(len(s) for s in raw) > 2 * MAX_TOTAL_POINTS:
-        raise StrokeError(f"The drawing has more than {MAX_TOTAL_POINTS} points: clear it and draw one digit.")
+        raise StrokeError(_("The drawing has more than {limit} points: clear it and draw one digit.",
+                            limit=MAX_TOTAL_POINTS))
     strokes = []
     for s in raw:
         # bool is an int in Python, and a JSON true is no coordinate; an int may be too large for a float
         if not all(type(v) is int or (type(v) is float and math.isfinite(v)) for v in s):
-            raise StrokeError("The drawing could not be read: a point is not a finite number.")
+            raise StrokeError(_("The drawing could not be read: a point is not a finite number."))
         xy = np.asarray([min(max(v, 0), CANVAS_SIZE) for v in s], dtype=np.float64).reshape(-1, 2)
         strokes.append(tuple(map(tuple, xy.tolist())))
     return Strokes(tuple(strokes), down, seq)

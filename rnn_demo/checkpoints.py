@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from rnn_demo import model as _model
+from rnn_demo.i18n import N_, _
 from rnn_demo.model import CELLS, ModelConfig, SequenceClassifier, build, count_params
 
 FORMAT = "rnn-demo/1"
@@ -112,23 +113,25 @@ def load(source, name: str | None = None) -> Checkpoint:
     """Load from a path or a binary file object (an upload), checking everything first.
     Raises CheckpointError with one plain sentence."""
     path = Path(source) if isinstance(source, (str, os.PathLike)) else None
-    label = name or (path.name if path else "the uploaded file")
+    label = name or (path.name if path else _("the uploaded file"))
     if path is not None:
         if not path.is_file():
-            raise CheckpointError(f"{label}: no such checkpoint file.")
+            raise CheckpointError(_("{file}: no such checkpoint file.", file=label))
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise CheckpointError(f"{label} is {size:,} bytes, too large for a checkpoint (at most {_size(MAX_BYTES)}).")
+            raise CheckpointError(_("{file} is {size:,} bytes, too large for a checkpoint (at most {limit}).",
+                                    file=label, size=size, limit=_size(MAX_BYTES)))
         raw = path.read_bytes()
     else:
         raw = source.read(MAX_BYTES + 1)
         if len(raw) > MAX_BYTES:
-            raise CheckpointError(f"{label} is more than {_size(MAX_BYTES)}, too large for a checkpoint.")
+            raise CheckpointError(_("{file} is more than {limit}, too large for a checkpoint.",
+                                    file=label, limit=_size(MAX_BYTES)))
     try:
         payload = _unpickle(raw, label)
         config, state, rest = _check_payload(payload)
     except _Invalid as exc:
-        raise CheckpointError(f"{label}: {exc}") from None
+        raise CheckpointError(_("{file}: {problem}", file=label, problem=exc)) from None
     model = build(config)
     model.load_state_dict(state)
     model.eval()
@@ -138,66 +141,71 @@ def load(source, name: str | None = None) -> Checkpoint:
 
 
 def _size(n: int) -> str:
-    return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n:,} bytes"
+    return _("{n:g} MB", n=n / 2**20) if n >= 2**20 else _("{n:,} bytes", n=n)
 
 
 class _Invalid(Exception):
     """One problem found in a file (the caller prefixes the file's name)."""
 
 
-_MAGIC = [(b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-          (b"%PDF", "a PDF document"), (b"\x1f\x8b", "a gzip archive"), (b"\x80", "an old-style torch or "
-          "pickle file (this app reads only checkpoints it saved itself)")]
+_MAGIC = [(b"\x89PNG", N_("a PNG image")), (b"\xff\xd8\xff", N_("a JPEG image")), (b"GIF8", N_("a GIF image")),
+          (b"%PDF", N_("a PDF document")), (b"\x1f\x8b", N_("a gzip archive")), (b"\x80", N_("an old-style torch or "
+          "pickle file (this app reads only checkpoints it saved itself)"))]
 
 
 def _what_it_is(raw: bytes) -> str:
     for magic, what in _MAGIC:
         if raw.startswith(magic):
-            return what
+            return _(what)
     if not raw:
-        return "an empty file"
+        return _("an empty file")
     try:
         raw[:4096].decode("utf-8")
-        return "a text file"
+        return _("a text file")
     except UnicodeDecodeError:
-        return "unknown bytes"
+        return _("unknown bytes")
 
 
 def _unpickle(raw: bytes, label: str):
     """The archive's checks, then torch.load(weights_only=True): nothing in it can run code."""
     if not raw.startswith(b"PK\x03\x04"):
-        raise _Invalid(f"this is not a torch checkpoint file (it is {_what_it_is(raw)}).")
+        raise _Invalid(_("this is not a torch checkpoint file (it is {what}).", what=_what_it_is(raw)))
     try:
         members = zipfile.ZipFile(io.BytesIO(raw)).infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
-        raise _Invalid("the file is cut short or damaged (its zip archive cannot be read).") from None
+        raise _Invalid(_("the file is cut short or damaged (its zip archive cannot be read).")) from None
     if len(members) > MAX_MEMBERS:
-        raise _Invalid(f"its archive holds {len(members):,} files; a checkpoint holds at most {MAX_MEMBERS}.")
+        raise _Invalid(_("its archive holds {n:,} files; a checkpoint holds at most {limit}.",
+                         n=len(members), limit=MAX_MEMBERS))
     if any(m.compress_type != zipfile.ZIP_STORED for m in members):
-        raise _Invalid("its archive is compressed; torch.save never compresses, so it was not made by this app.")
+        raise _Invalid(_("its archive is compressed; torch.save never compresses, so it was not made by this app."))
     if sum(m.file_size for m in members) > len(raw) or any(m.header_offset + m.file_size > len(raw)
                                                          for m in members):
-        raise _Invalid("its archive says it holds more bytes than the file has (damaged or forged).")
+        raise _Invalid(_("its archive says it holds more bytes than the file has (damaged or forged)."))
     pickles = [m for m in members if m.filename.endswith("/data.pkl") or m.filename == "data.pkl"]
     if len(pickles) != 1:
-        raise _Invalid("it is a zip archive without a checkpoint in it.")
+        raise _Invalid(_("it is a zip archive without a checkpoint in it."))
     if pickles[0].file_size > MAX_PICKLE:
-        raise _Invalid(f"its record is {pickles[0].file_size:,} bytes; a checkpoint's is at most {_size(MAX_PICKLE)}.")
+        raise _Invalid(_("its record is {size:,} bytes; a checkpoint's is at most {limit}.",
+                         size=pickles[0].file_size, limit=_size(MAX_PICKLE)))
     try:
         return torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:  # weights_only refused a global: foreign or malicious
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        what = f" ({found.group(1)})" if found else ""
-        raise _Invalid(f"it asks to run code{what}, which this app never does, so it was not loaded.") from None
+        if found:
+            raise _Invalid(_("it asks to run code ({code}), which this app never does, so it was not loaded.",
+                             code=found.group(1))) from None
+        raise _Invalid(_("it asks to run code, which this app never does, so it was not loaded.")) from None
     except Exception as exc:  # the reader fails in many ways on damaged archives
         first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-        raise _Invalid(f"the file is cut short or damaged ({first}).") from None
+        raise _Invalid(_("the file is cut short or damaged ({error}).", error=first)) from None
 
 
 def _check_payload(payload) -> tuple[ModelConfig, dict, dict]:
     """(config, state dict, the other fields cleaned) or _Invalid naming the field."""
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise _Invalid(f"it is a torch file but not an rnn-demo checkpoint (no format {FORMAT!r}).")
+        raise _Invalid(_("it is a torch file but not an rnn-demo checkpoint (no format {format}).",
+                         format=repr(FORMAT)))
     config = _model_config(payload.get("model_config"))
     state = _weights(payload.get("model"), config)
     history = _history(_dict(payload.get("history", {}), "history"), state)
@@ -210,42 +218,49 @@ def _check_payload(payload) -> tuple[ModelConfig, dict, dict]:
 
 # --- the schema ---------------------------------------------------------------------------
 
+_KINDS = {bool: N_("true/false"), int: N_("a whole number"), float: N_("a number"), str: N_("text"),
+          list: N_("a list"), dict: N_("a table"), type(None): N_("empty")}
+
+
 def _kind(value) -> str:
-    return {bool: "true/false", int: "a whole number", float: "a number", str: "text", list: "a list",
-            dict: "a table", type(None): "empty"}.get(type(value), f"a {type(value).__name__}")
+    kind = _KINDS.get(type(value))
+    return _(kind) if kind else _("a {type}", type=type(value).__name__)
 
 
 def _dict(value, where: str, max_keys: int | None = None) -> dict:
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise _Invalid(f"{where} should be a table of named values, but it is {_kind(value)}.")
+        raise _Invalid(_("{where} should be a table of named values, but it is {kind}.", where=where,
+                         kind=_kind(value)))
     if max_keys is not None and len(value) > max_keys:
-        raise _Invalid(f"{where} has {len(value):,} entries; at most {max_keys} are allowed.")
+        raise _Invalid(_("{where} has {n:,} entries; at most {limit} are allowed.",
+                         where=where, n=len(value), limit=max_keys))
     return value
 
 
 def _number(value, where: str, lo: float = -math.inf, hi: float = math.inf, finite: bool = True) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _Invalid(f"{where} should be a number, but it is {_kind(value)}.")
+        raise _Invalid(_("{where} should be a number, but it is {kind}.", where=where, kind=_kind(value)))
     if isinstance(value, int) and abs(value) > 2**63:
-        raise _Invalid(f"{where} is far too large ({str(value)[:12]}…).")
+        raise _Invalid(_("{where} is far too large ({digits}…).", where=where, digits=str(value)[:12]))
     if finite and not math.isfinite(value):
-        raise _Invalid(f"{where} is {value}, not a finite number.")
+        raise _Invalid(_("{where} is {value}, not a finite number.", where=where, value=value))
     if math.isfinite(value) and not lo <= value <= hi:
-        raise _Invalid(f"{where} is {value:g}, outside {lo:g} to {hi:g}.")
+        raise _Invalid(_("{where} is {value:g}, outside {lo:g} to {hi:g}.", where=where, value=value, lo=lo, hi=hi))
     return value
 
 
 def _whole(value, where: str, lo: int = 0, hi: int = 2**63 - 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _Invalid(f"{where} should be a whole number, but it is {_kind(value)}.")
+        raise _Invalid(_("{where} should be a whole number, but it is {kind}.", where=where, kind=_kind(value)))
     return int(_number(value, where, lo, hi))
 
 
 def _text(value, where: str) -> str:
     if not isinstance(value, str):
-        raise _Invalid(f"{where} should be text, but it is {_kind(value)}.")
+        raise _Invalid(_("{where} should be text, but it is {kind}.", where=where, kind=_kind(value)))
     if len(value) > MAX_TEXT:
-        raise _Invalid(f"{where} is {len(value):,} characters long; at most {MAX_TEXT} are allowed.")
+        raise _Invalid(_("{where} is {n:,} characters long; at most {limit} are allowed.",
+                         where=where, n=len(value), limit=MAX_TEXT))
     return value
 
 
@@ -267,9 +282,10 @@ def _key(k: str) -> str:
 
 def _list(value, where: str, max_len: int) -> list:
     if not isinstance(value, list):
-        raise _Invalid(f"{where} should be a list, but it is {_kind(value)}.")
+        raise _Invalid(_("{where} should be a list, but it is {kind}.", where=where, kind=_kind(value)))
     if len(value) > max_len:
-        raise _Invalid(f"{where} has {len(value):,} entries; at most {max_len:,} are allowed.")
+        raise _Invalid(_("{where} has {n:,} entries; at most {limit:,} are allowed.",
+                         where=where, n=len(value), limit=max_len))
     return value
 
 
@@ -283,7 +299,8 @@ class _Budget:
     def take(self, n: int, where: str) -> None:
         self.left -= n
         if self.left < 0:
-            raise _Invalid(f"its history holds more than {MAX_NUMBERS:,} numbers in all (at {where}).")
+            raise _Invalid(_("its history holds more than {limit:,} numbers in all (at {where}).",
+                             limit=MAX_NUMBERS, where=where))
 
 
 def _numbers(value, where: str, budget: _Budget, max_len: int = MAX_STEPS,
@@ -301,30 +318,32 @@ def _model_config(value) -> ModelConfig:
     known = {f.name for f in fields(ModelConfig)}
     unknown = sorted(set(cfg) - known)
     if unknown:
-        raise _Invalid(f"model_config has a field this app does not know: {_key(unknown[0])!r}.")
+        raise _Invalid(_("model_config has a field this app does not know: {field}.", field=repr(_key(unknown[0]))))
     rules = {"cell": lambda v, w: _choice(v, w, CELLS), "hidden_size": lambda v, w: _whole(v, w, 1, _model.MAX_HIDDEN),
              "num_layers": lambda v, w: _whole(v, w, 1, 2), "bidirectional": _flag,
              "nonlinearity": lambda v, w: _choice(v, w, ("tanh", "relu")),
-             "input_size": lambda v, w: _exactly(v, w, INPUT_SIZE, "pixels per row"),
-             "num_classes": lambda v, w: _exactly(v, w, NUM_CLASSES, "classes")}
+             "input_size": lambda v, w: _exactly(v, w, INPUT_SIZE, N_("pixels per row")),
+             "num_classes": lambda v, w: _exactly(v, w, NUM_CLASSES, N_("classes"))}
     return ModelConfig(**{k: rules[k](v, f"model_config.{k}") for k, v in cfg.items()})
 
 
 def _choice(value, where: str, options) -> str:
     if value not in options or not isinstance(value, str):
-        raise _Invalid(f"{where} should be one of {', '.join(options)}, not {str(value)[:40]!r}.")
+        raise _Invalid(_("{where} should be one of {options}, not {value}.",
+                         where=where, options=", ".join(options), value=repr(str(value)[:40])))
     return value
 
 
 def _flag(value, where: str) -> bool:
     if not isinstance(value, bool):
-        raise _Invalid(f"{where} should be true or false, but it is {_kind(value)}.")
+        raise _Invalid(_("{where} should be true or false, but it is {kind}.", where=where, kind=_kind(value)))
     return value
 
 
 def _exactly(value, where: str, expected: int, what: str) -> int:
     if _whole(value, where) != expected:
-        raise _Invalid(f"{where} is {value}; every model here reads MNIST, so it must be {expected} ({what}).")
+        raise _Invalid(_("{where} is {value}; every model here reads MNIST, so it must be {expected} ({what}).",
+                         where=where, value=value, expected=expected, what=_(what)))
     return expected
 
 
@@ -335,18 +354,24 @@ def _weights(value, config: ModelConfig) -> dict[str, torch.Tensor]:
         expected = {k: tuple(v.shape) for k, v in build(config).state_dict().items()}
     missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or extra:
-        which = f"lacks {missing[0]}" if missing else f"has an extra tensor {_key(extra[0])}"
-        raise _Invalid(f"its weights do not fit the {config.label} it describes: it {which}.")
+        if missing:
+            raise _Invalid(_("its weights do not fit the {model} it describes: it lacks {tensor}.",
+                             model=config.label, tensor=missing[0]))
+        raise _Invalid(_("its weights do not fit the {model} it describes: it has an extra tensor {tensor}.",
+                         model=config.label, tensor=_key(extra[0])))
     for k, shape in expected.items():
         t = state[k]
         if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.is_complex():
-            raise _Invalid(f"weight {k} should be a tensor of floating-point numbers, but it is {_kind(t)}.")
+            raise _Invalid(_("weight {name} should be a tensor of floating-point numbers, but it is {kind}.",
+                             name=k, kind=_kind(t)))
         if tuple(t.shape) != shape:
-            raise _Invalid(f"weight {k} has shape {tuple(t.shape)}, but a {config.label} needs {shape}.")
+            raise _Invalid(_("weight {name} has shape {shape}, but a {model} needs {expected}.",
+                             name=k, shape=tuple(t.shape), model=config.label, expected=shape))
         if t.layout != torch.strided or not t.is_contiguous() or t.untyped_storage().nbytes() < t.nbytes:
-            raise _Invalid(f"weight {k} is not a plain dense tensor (a stretched or sparse view).")
+            raise _Invalid(_("weight {name} is not a plain dense tensor (a stretched or sparse view).", name=k))
         if not torch.isfinite(t).all():
-            raise _Invalid(f"weight {k} holds NaN or infinite values, so the model cannot compute anything.")
+            raise _Invalid(_("weight {name} holds NaN or infinite values, so the model cannot compute anything.",
+                             name=k))
     return {k: state[k].float() for k in expected}
 
 
@@ -358,7 +383,7 @@ def _train_config(value) -> dict:
     try:
         TrainConfig(**{k: v for k, v in cfg.items() if k in known})
     except (TypeError, ValueError, OverflowError) as exc:
-        raise _Invalid(f"train_config is not a recipe this app can use: {exc}.") from None
+        raise _Invalid(_("train_config is not a recipe this app can use: {problem}.", problem=exc)) from None
     return cfg
 
 
@@ -419,7 +444,7 @@ def _summary(s, where: str, names: set[str], budget: _Budget) -> dict:
     s = _dict(s, where)
     params = _dict(s.get("params"), f"{where}.params")
     if set(params) != names:
-        raise _Invalid(f"{where}.params should summarise exactly the model's weights.")
+        raise _Invalid(_("{where}.params should summarise exactly the model's weights.", where=where))
     out = {}
     for name, p in params.items():
         w = f"{where}.params.{name}"
@@ -430,7 +455,7 @@ def _summary(s, where: str, names: set[str], budget: _Budget) -> dict:
         budget.take(len(hist) + 4, w)
         hist = [_whole(v, f"{w}.hist[{i}]") for i, v in enumerate(hist)]
         if len(edges) != len(hist) + 1 or not hist:
-            raise _Invalid(f"{w} should have one more edge than it has histogram bins.")
+            raise _Invalid(_("{where} should have one more edge than it has histogram bins.", where=w))
         out[name] = {**stats, "edges": edges, "hist": hist}
     return {"epoch": _whole(s.get("epoch"), f"{where}.epoch"), "step": _whole(s.get("step"), f"{where}.step"),
             "params": out}

@@ -15,21 +15,23 @@ import torch
 
 from rnn_demo import analysis, data, gradients
 from rnn_demo.checkpoints import Checkpoint
+from rnn_demo.i18n import N_, _
 from rnn_demo.train import accuracy
 
 # The seed's result, as its blog reports it: a tanh RNN with 128 units in TensorFlow, RMSprop,
 # batch 128, 10,000 iterations, tested on 128 test digits (one batch), so about ±1.3 points of
 # sampling noise (binomial standard error at 97.66% on 128 digits).
-SEED_ANCHOR = {"model": "the seed (blog)", "architecture": "RNN 128 (tanh), TensorFlow",
-               "training": "RMSprop lr 0.001, batch 128, 10,000 iterations",
+# Its texts are in English, marked for the catalog; anchor_rows translates them.
+SEED_ANCHOR = {"model": N_("the seed (blog)"), "architecture": N_("RNN 128 (tanh), TensorFlow"),
+               "training": N_("RMSprop lr 0.001, batch 128, 10,000 iterations"),
                "test digits": 128, "test accuracy": 0.9766,
-               "source": "the seed blog post this app starts from"}
+               "source": N_("the seed blog post this app starts from")}
 # Published row-by-row (28 steps) figures: none is listed, because none could be checked from a
 # primary source on this offline machine. Pixel-by-pixel results (784 steps, Le et al. 2015)
 # are a different, much harder task and are deliberately not mixed in.
-PUBLISHED_NOTE = ("No published row-by-row MNIST figure is listed: we could not verify one from a primary "
-                  "source, and pixel-by-pixel results (784 steps of one pixel, e.g. Le et al. 2015) are a "
-                  "different, much harder task, so they are not comparable.")
+PUBLISHED_NOTE = N_("No published row-by-row MNIST figure is listed: we could not verify one from a primary "
+                     "source, and pixel-by-pixel results (784 steps of one pixel, e.g. Le et al. 2015) are a "
+                     "different, much harder task, so they are not comparable.")  # shown as _(PUBLISHED_NOTE)
 
 
 # --- results stored beside the shipped checkpoints (scripts/precompute.py) -----------------------
@@ -95,9 +97,9 @@ def test_digits(root=None) -> tuple[data.Digits, str]:
     saying which."""
     digits = data.load_test(root)
     if len(digits) >= 10_000:
-        return digits, f"the full MNIST test set ({len(digits):,} digits)"
-    return digits, (f"the bundled sample of {len(digits):,} MNIST test digits (the full test set is not on "
-                    f"this machine; set {data.ENV_VAR} to use it)")
+        return digits, _("the full MNIST test set ({n:,} digits)", n=len(digits))
+    return digits, _("the bundled sample of {n:,} MNIST test digits (the full test set is not on this machine; "
+                     "set {env} to use it)", n=len(digits), env=data.ENV_VAR)
 
 
 def when_it_knows(model, digits: data.Digits) -> np.ndarray:
@@ -124,7 +126,7 @@ def trained_on(dataset: dict) -> str:
     """'MNIST train, 60,000 digits' from a checkpoint's dataset record (no server paths)."""
     what = str(dataset.get("train", "?")).split(" (")[0]
     n = dataset.get("n_train")
-    return f"{what}, {n:,} digits" if isinstance(n, int) else what
+    return _("{source}, {n:,} digits", source=what, n=n) if isinstance(n, int) else what
 
 
 def summary_row(name: str, ckpt: Checkpoint, path: Path | None, result: dict) -> dict:
@@ -139,22 +141,23 @@ def summary_row(name: str, ckpt: Checkpoint, path: Path | None, result: dict) ->
             "size (KB)": (round(Path(path).stat().st_size / 1024, 1)
                           if path is not None and Path(path).exists() else None),
             "trained on": trained_on(ckpt.dataset or {}),
-            "note": "trained on digits of the test set" if trained_on_test_digits(ckpt) else ""}
+            "note": _("trained on digits of the test set") if trained_on_test_digits(ckpt) else ""}
 
 
 def anchor_rows(shipped: dict[str, Checkpoint]) -> list[dict]:
     """The seed's figure, then each shipped model's accuracy as recorded in its checkpoint (on the
     test digits it was evaluated on when it was made)."""
-    rows = [dict(SEED_ANCHOR)]
+    rows = [{k: _(v) if isinstance(v, str) else v for k, v in SEED_ANCHOR.items()}]
     for name, ckpt in shipped.items():
         m, tc, ds = ckpt.metrics or {}, ckpt.train_config or {}, ckpt.dataset or {}
         steps = m.get("steps") or len((ckpt.history or {}).get("loss", []))
-        rows.append({"model": f"shipped: {name}", "architecture": f"{ckpt.model_config.label}, PyTorch",
-                     "training": f"{tc.get('optimizer', '?')} lr {tc.get('lr', '?')}, "
-                                 f"batch {tc.get('batch_size', '?')}, "
-                                 f"{steps:,} steps",
+        rows.append({"model": _("shipped: {name}", name=name),
+                     "architecture": _("{model}, PyTorch", model=ckpt.model_config.label),
+                     "training": _("{optimizer} lr {lr}, batch {batch}, {steps:,} steps",
+                                   optimizer=tc.get("optimizer", "?"), lr=tc.get("lr", "?"),
+                                   batch=tc.get("batch_size", "?"), steps=steps),
                      "test digits": ds.get("n_test"), "test accuracy": m.get("test_acc"),
-                     "source": f"models/{name}.pt (recorded when trained)"})
+                     "source": _("models/{name}.pt (recorded when trained)", name=name)})
     return rows
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnn_demo.i18n import _
+
 ENV_VAR = "RNN_DEMO_DATA"
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "data"
 SAMPLE_PATH = Path(__file__).resolve().parent / "assets" / "mnist_sample.npz"
@@ -91,10 +93,10 @@ def _online(host: str = MNIST_HOST, timeout: float = 3.0) -> bool:
 
 
 def _missing_message(root: Path) -> str:
-    return (f"MNIST was not found in {root} and cannot be downloaded (no internet). "
-            f"Set {ENV_VAR} to a folder holding MNIST/raw/*-ubyte (torchvision's layout), "
-            f"or run once with internet so torchvision downloads it to {DEFAULT_ROOT}. "
-            "The app's pages still work on the bundled sample.")
+    return _("MNIST was not found in {root} and cannot be downloaded (no internet). Set {env} to a folder "
+             "holding MNIST/raw/*-ubyte (torchvision's layout), or run once with internet so torchvision "
+             "downloads it to {default}. The app's pages still work on the bundled sample.",
+             root=root, env=ENV_VAR, default=DEFAULT_ROOT)
 
 
 FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -111,23 +113,30 @@ def read_idx(path: Path, dims: int) -> np.ndarray:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise DataCorrupt(f"{path} cannot be read: {exc.strerror or exc}.") from None
+        raise DataCorrupt(_("{path} cannot be read: {error}.", path=path, error=exc.strerror or exc)) from None
     header = 4 + 4 * dims
     if len(raw) < header:
-        raise DataCorrupt(f"{path} is {len(raw)} bytes, too short to be an MNIST file (cut short?).")
+        raise DataCorrupt(_("{path} is {size} bytes, too short to be an MNIST file (cut short?).",
+                            path=path, size=len(raw)))
     magic = int.from_bytes(raw[:4], "big")
     if magic != IDX_MAGIC[dims]:
-        raise DataCorrupt(f"{path} is not an MNIST {'image' if dims == 3 else 'label'} file "
-                          f"(it starts with {raw[:4].hex()}, expected {IDX_MAGIC[dims]:08x}).")
+        values = {"path": path, "found": raw[:4].hex(), "expected": f"{IDX_MAGIC[dims]:08x}"}
+        raise DataCorrupt(_("{path} is not an MNIST image file (it starts with {found}, expected {expected}).",
+                            **values) if dims == 3 else
+                          _("{path} is not an MNIST label file (it starts with {found}, expected {expected}).",
+                            **values))
     shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims))
     if dims == 3 and shape[1:] != (ROWS, COLS):
-        raise DataCorrupt(f"{path} holds images of {shape[1]} x {shape[2]} pixels, not 28 x 28.")
+        raise DataCorrupt(_("{path} holds images of {rows} x {cols} pixels, not 28 x 28.",
+                            path=path, rows=shape[1], cols=shape[2]))
     if shape[0] == 0:
-        raise DataCorrupt(f"{path} holds no digits.")
+        raise DataCorrupt(_("{path} holds no digits.", path=path))
     if len(raw) != header + int(np.prod(shape)):
-        raise DataCorrupt(f"{path} is {len(raw):,} bytes but says it holds {shape[0]:,} "
-                          f"{'images' if dims == 3 else 'labels'} ({header + int(np.prod(shape)):,} bytes): "
-                          "cut short or damaged.")
+        values = {"path": path, "size": len(raw), "n": shape[0], "expected": header + int(np.prod(shape))}
+        raise DataCorrupt(_("{path} is {size:,} bytes but says it holds {n:,} images ({expected:,} bytes): cut "
+                            "short or damaged.", **values) if dims == 3 else
+                          _("{path} is {size:,} bytes but says it holds {n:,} labels ({expected:,} bytes): cut "
+                            "short or damaged.", **values))
     return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
 
 
@@ -145,10 +154,12 @@ def _load_mnist(root: Path, train: bool, download: bool) -> Digits:
     image_file, label_file = (raw / name for name in FILES[train])
     images, labels = read_idx(image_file, 3), read_idx(label_file, 1)
     if len(images) != len(labels):
-        raise DataCorrupt(f"{image_file} holds {len(images):,} images but {label_file} holds {len(labels):,} "
-                          "labels; they must match.")
+        raise DataCorrupt(_("{images} holds {n_images:,} images but {labels} holds {n_labels:,} labels; they "
+                            "must match.", images=image_file, n_images=len(images), labels=label_file,
+                            n_labels=len(labels)))
     if labels.max() > 9:
-        raise DataCorrupt(f"{label_file} holds the label {int(labels.max())}; digits are 0 to 9.")
+        raise DataCorrupt(_("{path} holds the label {label}; digits are 0 to 9.", path=label_file,
+                            label=int(labels.max())))
     split = "train" if train else "test"  # no folder in the record: it travels in checkpoints
     return Digits(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)),
                   f"MNIST {split} ({len(labels):,} digits)")

@@ -12,6 +12,7 @@ Bytes out; no streamlit (the pages place download buttons, ui.py caches).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 import re
@@ -21,6 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from plotly.colors import hex_to_rgb, unlabel_rgb
+
+from rnn_demo.i18n import _
 
 # --- CSV ----------------------------------------------------------------------------------
 
@@ -168,8 +171,26 @@ def colors_at(colorscale, values, lo: float, hi: float) -> np.ndarray:
     return out
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+# PIL's built-in font covers Latin only: a text in another script (a Korean title) is drawn with
+# the first of these fonts that is installed (Debian's fonts-noto-cjk, fonts-nanum).
+WIDE_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+              "/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
+              "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc")
+
+
+@functools.cache
+def _font(size: int, wide: bool = False) -> ImageFont.ImageFont:
+    """PIL's built-in font, or for wide = True (text beyond Latin) an installed CJK font if any."""
+    for path in WIDE_FONTS if wide else ():
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            continue
     return ImageFont.load_default(size=size)
+
+
+def _font_for(text: str, size: int) -> ImageFont.ImageFont:
+    return _font(size, any(ord(ch) > 0x2FFF for ch in text))
 
 
 def _plain(text: str) -> str:
@@ -211,7 +232,7 @@ class _Frames:
         draw = ImageDraw.Draw(img)
         small = _font(12)
         for x, text in zip(PANELS_X, self.titles):
-            draw.text((x, PANEL_Y - 20), _plain(text), fill=BLACK, font=small)
+            draw.text((x, PANEL_Y - 20), _plain(text), fill=BLACK, font=_font_for(text, 12))
         # colour bar beside the history, as the page's
         x0 = PANELS_X[2] + self.T * PIXEL + 12
         ramp = colors_at(self.scale, np.linspace(self.hi, self.lo, PANEL)[:, None].repeat(10, 1), self.lo, self.hi)
@@ -224,8 +245,9 @@ class _Frames:
         draw.line([(bx, PANEL_Y + PANEL), (bx + 10 * (BAR_WIDTH + 2) + 6, PANEL_Y + PANEL)], fill=GREY)
         for c in range(len(self.bar_colors)):
             draw.text((bx + 6 + c * (BAR_WIDTH + 2) + 5, PANEL_Y + PANEL + 4), str(c), fill=BLACK, font=small)
-        draw.text((bx + 6, PANEL_Y + PANEL + 20), "class", fill=GREY, font=small)
-        draw.text((PANELS_X[2], PANEL_Y + PANEL + 4), "step t ->", fill=GREY, font=small)
+        label, steps = _("class"), _("step t ->")
+        draw.text((bx + 6, PANEL_Y + PANEL + 20), label, fill=GREY, font=_font_for(label, 12))
+        draw.text((PANELS_X[2], PANEL_Y + PANEL + 4), steps, fill=GREY, font=_font_for(steps, 12))
         return img
 
     @staticmethod
@@ -239,7 +261,8 @@ class _Frames:
         by_trace = dict(zip(frame.traces, frame.data))
         img = self.base.copy()
         draw = ImageDraw.Draw(img)
-        draw.text((10, 8), _plain(frame.layout.title.text), fill=BLACK, font=_font(15))
+        title = _plain(frame.layout.title.text)
+        draw.text((10, 8), title, fill=BLACK, font=_font_for(title, 15))
         # the digit, the rows still to read veiled
         digit = self.digit.copy()
         first_unread = math.ceil(self._span(by_trace[ex.UNREAD]["y"])[0])  # rows from here on (1-based)

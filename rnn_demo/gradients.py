@@ -20,15 +20,16 @@ import torch
 import torch.nn.functional as F
 
 from rnn_demo import cells, threads
+from rnn_demo.i18n import N_, _
 from rnn_demo.data import to_sequences
 from rnn_demo.model import SequenceClassifier, build, initialise
 
 ACTIVATIONS = tuple(cells.ACTIVATIONS)  # tanh, relu, identity
-SEQUENCES = {  # sequence option -> what the page says about it
-    "rows": "the 28 rows",
-    "blank": "the 28 rows, then k blank rows",
-    "noise": "the 28 rows, then k rows of noise",
-    "pixels": "pixel by pixel: 784 steps of 1 pixel",
+SEQUENCES = {  # sequence option -> what the page says about it (English, marked; shown with _())
+    "rows": N_("the 28 rows"),
+    "blank": N_("the 28 rows, then k blank rows"),
+    "noise": N_("the 28 rows, then k rows of noise"),
+    "pixels": N_("pixel by pixel: 784 steps of 1 pixel"),
 }
 MAX_EXTRA_ROWS = 500
 # The unrolled loops do many small (B, H) x (H, H) products; on this app's small machines a
@@ -142,7 +143,13 @@ class NormCurve:
     raw_q3: np.ndarray
     factor: float       # fitted change per step going back in time (<1 vanishes, >1 explodes)
     reference: int = -1  # index of the step the ratio is taken against (-1: the last)
-    notes: list[str] = field(default_factory=list)
+    # What to say about the batch, as (English message, its values): `notes` translates them when
+    # read, so a curve kept in a cache speaks each reader's language.
+    note_messages: list[tuple[str, dict]] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        return [_(message, **values) for message, values in self.note_messages]
 
 
 def _quartiles(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -183,16 +190,17 @@ def summarise(norms: np.ndarray, reference: int = -1) -> NormCurve:
         ref = finite[:, reference:reference + 1] if reference != -1 else finite[:, -1:]
         ratio = np.where(ref > 0, finite / ref, np.nan)
     if bad.any():
-        notes.append(f"{int(bad.any(1).sum())} of {len(norms)} digits have an infinite or NaN gradient "
-                     "(the numbers overflowed); those steps are left out.")
+        notes.append((N_("{n} of {total} digits have an infinite or NaN gradient (the numbers overflowed); those "
+                         "steps are left out."), {"n": int(bad.any(1).sum()), "total": len(norms)}))
     dead = (ref[:, 0] == 0)
     if dead.any():
-        notes.append(f"{int(dead.sum())} of {len(norms)} digits have a zero gradient at the last step (their "
-                     "loss is flat there, e.g. a saturated softmax); they are left out of the ratio.")
+        notes.append((N_("{n} of {total} digits have a zero gradient at the last step (their loss is flat there, "
+                         "e.g. a saturated softmax); they are left out of the ratio."),
+                      {"n": int(dead.sum()), "total": len(norms)}))
     zero = (norms == 0) & ~dead[:, None]
     if zero.any():
-        notes.append(f"For {int(zero.any(1).sum())} digits the gradient is exactly 0 at some earlier steps: "
-                     "it underflowed (smaller than the smallest number stored) or every ReLU was off.")
+        notes.append((N_("For {n} digits the gradient is exactly 0 at some earlier steps: it underflowed (smaller "
+                         "than the smallest number stored) or every ReLU was off."), {"n": int(zero.any(1).sum())}))
     med, q1, q3 = _quartiles(ratio)
     rmed, rq1, rq3 = _quartiles(finite)
     return NormCurve(t, med, q1, q3, rmed, rq1, rq3, fit_factor(t, med), reference, notes)
@@ -240,13 +248,14 @@ def make_sequences(images: torch.Tensor, kind: str = "rows", extra: int = 0, see
     (T=28+extra); pixels: one pixel per step in reading order (T=784, F=1; Le et al. 2015)."""
     x = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
     if kind not in SEQUENCES:
-        raise ValueError(f"sequence must be one of {', '.join(SEQUENCES)}, not {kind!r}")
+        raise ValueError(_("sequence must be one of {options}, not {value}", options=", ".join(SEQUENCES),
+                           value=repr(kind)))
     if kind == "pixels":
         return x.reshape(len(x), -1, 1)
     if kind == "rows" or extra == 0:
         return x
     if not 0 <= extra <= MAX_EXTRA_ROWS:
-        raise ValueError(f"extra rows must be between 0 and {MAX_EXTRA_ROWS}, not {extra}")
+        raise ValueError(_("extra rows must be between 0 and {limit}, not {value}", limit=MAX_EXTRA_ROWS, value=extra))
     if kind == "blank":
         pad = x.new_zeros(len(x), extra, x.shape[-1])
     else:
@@ -261,7 +270,8 @@ def finite_matrix(W: torch.Tensor, what: str = "W_h") -> torch.Tensor:
     must never see one (oneMKL's DGEBAL aborts the whole process on a NaN)."""
     W = W.detach().double()
     if not torch.isfinite(W).all():
-        raise ValueError(f"{what} holds NaN or infinite values, so its eigenvalues cannot be computed")
+        raise ValueError(_("{matrix} holds NaN or infinite values, so its eigenvalues cannot be computed",
+                           matrix=_(what)))
     return W
 
 
@@ -274,10 +284,10 @@ def spectral_radius(W: torch.Tensor) -> float:
 def set_spectral_radius(W: torch.Tensor, rho: float) -> torch.Tensor:
     """W scaled so that its largest eigenvalue modulus is rho (eigenvalues scale with W)."""
     if not (math.isfinite(rho) and rho > 0):
-        raise ValueError(f"the spectral radius must be a positive number, not {rho}")
+        raise ValueError(_("the spectral radius must be a positive number, not {rho}", rho=rho))
     current = spectral_radius(W)
     if current == 0:
-        raise ValueError("W_h has no non-zero eigenvalue, so it cannot be rescaled")
+        raise ValueError(_("W_h has no non-zero eigenvalue, so it cannot be rescaled"))
     return W * (rho / current)
 
 
@@ -297,7 +307,7 @@ def rnn_weights_from(model: SequenceClassifier, dtype: torch.dtype = torch.float
     """A trained one-layer, one-direction RNN's weights in the same form as fresh_rnn_weights."""
     cfg = model.config
     if cfg.cell != "rnn" or cfg.num_layers != 1 or cfg.bidirectional:
-        raise ValueError(f"{cfg.label} is not a one-layer, one-direction RNN")
+        raise ValueError(_("{model} is not a one-layer, one-direction RNN", model=cfg.label))
     w = model.layer_weights(0)
     return {"W_xh": w["W_ih"].detach().to(dtype), "W_hh": w["W_hh"].detach().to(dtype),
             "b_h": (w["b_ih"] + w["b_hh"]).detach().to(dtype),
@@ -329,20 +339,22 @@ def rnn_experiment(weights: dict[str, torch.Tensor], x: torch.Tensor, y: torch.T
 
 def _rnn_experiment(weights, x, y, rho, activation) -> Experiment:
     if activation not in cells.ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, not {activation!r}")
+        raise ValueError(_("activation must be one of {options}, not {value}", options=", ".join(ACTIVATIONS),
+                           value=repr(activation)))
     dtype = weights["W_hh"].dtype
     if x.shape[-1] != weights["W_xh"].shape[1]:
-        raise ValueError(f"these weights read {weights['W_xh'].shape[1]} pixels per step, not {x.shape[-1]}")
+        raise ValueError(_("these weights read {n} pixels per step, not {value}", n=weights["W_xh"].shape[1],
+                           value=x.shape[-1]))
     if rho is not None and not (math.isfinite(rho) and rho > 0):
-        raise ValueError(f"the spectral radius must be a positive number, not {rho}")
+        raise ValueError(_("the spectral radius must be a positive number, not {rho}", rho=rho))
     # One eigendecomposition: rescaling W scales its eigenvalues alike.
     eig = torch.linalg.eigvals(finite_matrix(weights["W_hh"]))
     current = float(eig.abs().max())
     if rho is not None and current == 0:
-        raise ValueError("W_h has no non-zero eigenvalue, so it cannot be rescaled")
+        raise ValueError(_("W_h has no non-zero eigenvalue, so it cannot be rescaled"))
     scale = 1.0 if rho is None else rho / current
     W_hh, eig = weights["W_hh"] * scale, (eig * scale).numpy()
-    sigma_max = float(torch.linalg.svdvals(finite_matrix(W_hh, "the rescaled W_h"))[0])
+    sigma_max = float(torch.linalg.svdvals(finite_matrix(W_hh, N_("the rescaled W_h")))[0])
     x = x.to(dtype)
     with torch.enable_grad():
         # s_0 = 0 as a leaf that asks for a gradient puts every s_t in the graph, without
@@ -376,7 +388,7 @@ def training_norms(history: dict) -> dict:
     history, the clipping threshold, how many steps it clipped, and NaN/inf steps."""
     norms = np.asarray(history.get("grad_norm", []), float)
     if norms.size == 0:
-        raise ValueError("this checkpoint's history has no gradient norms")
+        raise ValueError(_("this checkpoint's history has no gradient norms"))
     clip = float(history.get("clip") or 0.0)
     finite = np.isfinite(norms)
     clipped = finite & (norms > clip) if clip > 0 else np.zeros_like(finite)

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from rnn_demo import checkpoints, data, store, threads
+from rnn_demo import checkpoints, data, i18n, store, threads
+from rnn_demo.i18n import N_, _
 from rnn_demo.model import ModelConfig
 from rnn_demo.train import TrainConfig, train
 
@@ -56,7 +57,7 @@ def load_data(which: str, root=None) -> tuple[data.Digits, data.Digits]:
         return split_sample(data.load_sample())
     if which == "mnist":
         return data.load_mnist(True, root, download=False), data.load_mnist(False, root, download=False)
-    raise JobError(f"data must be one of {', '.join(DATASETS)}, not {which!r}")
+    raise JobError(_("data must be one of {options}, not {value}", options=", ".join(DATASETS), value=repr(which)))
 
 
 @dataclass
@@ -91,6 +92,9 @@ class Job:
     unsaved: bytes | None = None  # the checkpoint, when it could not be written (a full disk)
     stop_reason: str = ""
     token: str = field(default_factory=lambda: secrets.token_urlsafe(16))  # finds the run after a reload
+    # The language of the page that started the run: its thread writes its messages in it (a new
+    # thread starts with the default, English).
+    language: str = field(default_factory=i18n.language)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _last_poll: float = field(default_factory=time.monotonic, repr=False)
@@ -120,7 +124,7 @@ class Job:
         """Ask the loop to stop after the current step; what it learned is kept and saved."""
         with self._lock:
             if not self.stop_reason:
-                self.stop_reason = reason or "Stopped by the user"
+                self.stop_reason = reason or _("Stopped by the user")
         self._stop.set()
 
     @property
@@ -157,7 +161,8 @@ class Job:
         with self._lock:
             idle = time.monotonic() - self._last_poll
         if idle > self.heartbeat_s and (self.alive is None or not self._alive()):
-            self.stop(f"No page has watched this run for {idle:.0f} s (was the tab closed?), so it stopped")
+            self.stop(_("No page has watched this run for {seconds:.0f} s (was the tab closed?), so it stopped",
+                        seconds=idle))
             return True
         return False
 
@@ -201,10 +206,11 @@ class Job:
     def run(self) -> None:
         """The whole job, on its own thread: load data, train, save. Never raises; the name stays
         reserved until the file is saved, and a model that cannot be saved is kept in memory."""
+        i18n.set_language(self.language)
         try:
             self._run()
         except Exception as exc:  # the page shows the message; the server keeps running
-            self._set(status="failed", message=f"Training failed: {exc}")
+            self._set(status="failed", message=_("Training failed: {error}", error=exc))
         finally:
             with contextlib.suppress(OSError):
                 self.reservation.release()
@@ -226,10 +232,11 @@ class Job:
         steps = len(result.history["batch_acc"])
         message = result.message
         if result.status == "stopped":
-            message = f"{self.stop_reason or 'Stopped'} after {steps:,} of {total:,} steps."
+            message = _("{reason} after {steps:,} of {total:,} steps.", reason=self.stop_reason or _("Stopped"),
+                        steps=steps, total=total)
         if steps == 0:
             self._set(status=result.status if result.status != "done" else "failed", history=result.history,
-                      message=(message or "No step was taken.") + " Nothing was saved.")
+                      message=_("{message} Nothing was saved.", message=message or _("No step was taken.")))
             return
         self._set(status="saving", history=result.history)
         dataset = {"train": train_data.source + (" (first 800)" if self.data == "sample" else ""),
@@ -240,8 +247,9 @@ class Job:
             saved = checkpoints.save(self.path, *args, overwrite=False)
         except OSError as exc:  # a full disk, a folder gone read-only: keep the model for a download
             self._set(status=result.status, metrics=result.metrics, unsaved=checkpoints.to_bytes_of(*args),
-                      message=(message + " " if message else "") + f"The model could not be saved on the server "
-                      f"({exc.strerror or exc}). Download it now to keep it; it is kept only until the next run.")
+                      message=(message + " " if message else "") + _(
+                          "The model could not be saved on the server ({error}). Download it now to keep it; it is "
+                          "kept only until the next run.", error=exc.strerror or exc))
             return
         self._set(status=result.status, message=message, metrics=result.metrics, saved=saved)
 
@@ -282,10 +290,11 @@ class JobManager:
         user_dir), so that a run saving into a subfolder (the Memory page's) still counts against
         the one training of every replica."""
         if which not in DATASETS:
-            raise JobError(f"data must be one of {', '.join(DATASETS)}, not {which!r}")
+            raise JobError(_("data must be one of {options}, not {value}", options=", ".join(DATASETS),
+                             value=repr(which)))
         if which == "mnist" and not data.mnist_available():
-            raise JobError("The full MNIST is not on this machine. Set RNN_DEMO_DATA to a folder holding "
-                           "MNIST/raw/*-ubyte and restart the app, or train on the bundled sample.")
+            raise JobError(_("The full MNIST is not on this machine. Set RNN_DEMO_DATA to a folder holding "
+                             "MNIST/raw/*-ubyte and restart the app, or train on the bundled sample."))
         with self._lock:
             running = self._current
             if running is not None and not running.finished_ok:
@@ -309,12 +318,37 @@ class JobManager:
         return job
 
 
+# busy_message's sentences, whole, for each `who` a page passes: (without, with the time left).
+BUSY = {
+    "you": (N_("Only one training runs at a time, and you are training '{name}' ({model}, step {step} of "
+               "{total}). Wait for it to finish, then start yours."),
+            N_("Only one training runs at a time, and you are training '{name}' ({model}, step {step} of "
+               "{total}, about {eta} left). Wait for it to finish, then start yours.")),
+    "someone else": (N_("Only one training runs at a time, and someone else is training '{name}' ({model}, step "
+                        "{step} of {total}). Wait for it to finish, then start yours."),
+                     N_("Only one training runs at a time, and someone else is training '{name}' ({model}, step "
+                        "{step} of {total}, about {eta} left). Wait for it to finish, then start yours.")),
+    "someone on another server": (
+        N_("Only one training runs at a time, and someone on another server is training '{name}' ({model}, "
+           "step {step} of {total}). Wait for it to finish, then start yours."),
+        N_("Only one training runs at a time, and someone on another server is training '{name}' ({model}, "
+           "step {step} of {total}, about {eta} left). Wait for it to finish, then start yours.")),
+    None: (N_("Only one training runs at a time, and {who} is training '{name}' ({model}, step {step} of "
+              "{total}). Wait for it to finish, then start yours."),
+           N_("Only one training runs at a time, and {who} is training '{name}' ({model}, step {step} of "
+              "{total}, about {eta} left). Wait for it to finish, then start yours.")),
+}
+
+
 def busy_message(s: dict, who: str) -> str:
-    """'Only one training runs at a time ...' from a run's snapshot or a lease holder's note."""
-    eta = f", about {format_seconds(s.get('eta_s'))} left" if s.get("eta_s") is not None else ""
-    return (f"Only one training runs at a time, and {who} is training '{s.get('name', '?')}' "
-            f"({s.get('model', '?')}, step {s.get('step', 0)} of {s.get('total') or '?'}{eta}). "
-            "Wait for it to finish, then start yours.")
+    """'Only one training runs at a time ...' from a run's snapshot or a lease holder's note. who:
+    "you", "someone else" or "someone on another server" (in English, or as `_()` translates it),
+    each with a sentence of its own; anything else is put into a general sentence."""
+    key = next((k for k in BUSY if k is not None and who in (k, _(k))), None)
+    without, with_eta = BUSY[key]
+    eta = s.get("eta_s")
+    return _(without if eta is None else with_eta, who=who, name=s.get("name", "?"), model=s.get("model", "?"),
+             step=s.get("step", 0), total=s.get("total") or "?", eta=format_seconds(eta))
 
 
 def elsewhere(user_dir) -> dict | None:
@@ -327,7 +361,7 @@ def format_seconds(s: float | None) -> str:
     if s is None or not math.isfinite(s):
         return "?"
     s = int(round(s))
-    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
+    return _("{m} min {s:02d} s", m=s // 60, s=s % 60) if s >= 60 else _("{s} s", s=s)
 
 
 def config_for(which: str, cfg: TrainConfig, n_train: int | None = None) -> TrainConfig:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from rnn_demo import checkpoints, data
+from rnn_demo.i18n import N_, _
 from rnn_demo.model import ModelConfig, SequenceClassifier
 from rnn_demo.train import TrainConfig, train
 
@@ -43,19 +44,20 @@ CHECKPOINT_GAPS = (50, 200)  # seed 0's models at these gaps ship, for the page'
 
 # name -> (cell, forget_init, forget_bias, label)
 VARIANTS: dict[str, tuple[str, str, float, str]] = {
-    "rnn": ("rnn", "standard", 1.0, "tanh RNN"),
-    "lstm": ("lstm", "standard", 1.0, "LSTM, forget bias 1"),
-    "gru": ("gru", "standard", 1.0, "GRU, update bias 0"),
-    "lstm-chrono": ("lstm", "chrono", 1.0, "LSTM, chrono init"),
-    "gru-chrono": ("gru", "chrono", 1.0, "GRU, chrono init"),
-    "lstm-bias3": ("lstm", "constant", 3.0, "LSTM, forget bias 3"),
+    "rnn": ("rnn", "standard", 1.0, N_("tanh RNN")),
+    "lstm": ("lstm", "standard", 1.0, N_("LSTM, forget bias 1")),
+    "gru": ("gru", "standard", 1.0, N_("GRU, update bias 0")),
+    "lstm-chrono": ("lstm", "chrono", 1.0, N_("LSTM, chrono init")),
+    "gru-chrono": ("gru", "chrono", 1.0, N_("GRU, chrono init")),
+    "lstm-bias3": ("lstm", "constant", 3.0, N_("LSTM, forget bias 3")),
 }
 
 
 def variant_configs(variant: str, gap: int, seed: int, recipe: TrainConfig = RECIPE) -> tuple[ModelConfig, TrainConfig]:
     if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, not {variant!r}")
-    cell, forget_init, forget_bias, _ = VARIANTS[variant]
+        raise ValueError(_("variant must be one of {options}, not {value}", options=", ".join(VARIANTS),
+                           value=repr(variant)))
+    cell, forget_init, forget_bias, _label = VARIANTS[variant]
     return (ModelConfig(cell=cell, hidden_size=128),
             replace(recipe, gap=gap, seed=seed, forget_init=forget_init, forget_bias=forget_bias))
 
@@ -284,19 +286,21 @@ def verdict(s: dict, floor: float = 0.117) -> str:
     the longest gap it still answers more than half right, the first where it does no better than
     a constant answer (within 3 points of `floor`)."""
     gaps, mean = s["gaps"], s["mean"]
-    parts = [f"{mean[0]:.0%} at gap {gaps[0]}"]
+    parts = [_("{acc:.0%} at gap {gap}", acc=mean[0], gap=gaps[0])]  # each a clause of its own, joined by ";"
     lost = next((g for g, m in zip(gaps, mean) if m <= floor + 0.03), None)
     held = [g for g, m in zip(gaps, mean) if m >= 0.5 and (lost is None or g < lost)]
     if held and held[-1] == gaps[-1]:
-        parts.append(f"still {mean[-1]:.0%} at gap {gaps[-1]}, the longest run")
+        parts.append(_("still {acc:.0%} at gap {gap}, the longest run", acc=mean[-1], gap=gaps[-1]))
     elif held and held[-1] != gaps[0]:
-        parts.append(f"above 50% up to gap {held[-1]} ({mean[gaps.index(held[-1])]:.0%})")
+        parts.append(_("above 50% up to gap {gap} ({acc:.0%})", gap=held[-1], acc=mean[gaps.index(held[-1])]))
     if lost is not None:
-        parts.append(f"no better than one answer for every digit from gap {lost} on ({mean[gaps.index(lost)]:.0%})")
+        parts.append(_("no better than one answer for every digit from gap {gap} on ({acc:.0%})", gap=lost,
+                       acc=mean[gaps.index(lost)]))
     spread = [(hi - lo, g, lo, hi) for g, lo, hi in zip(gaps, s["min"], s["max"])]
     widest = max(spread) if spread else None
     if widest and widest[0] > 0.2:  # the mean hides a seed that failed
-        parts.append(f"but its seeds disagree: from {widest[2]:.0%} to {widest[3]:.0%} at gap {widest[1]}")
+        parts.append(_("but its seeds disagree: from {lo:.0%} to {hi:.0%} at gap {gap}", lo=widest[2], hi=widest[3],
+                       gap=widest[1]))
     return "; ".join(parts)
 
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from rnn_demo import cells, kernels
+from rnn_demo.i18n import _
 
 CELLS = ("rnn", "lstm", "gru")
 FORGET_INITS = ("standard", "constant", "chrono")
@@ -36,13 +37,15 @@ class ModelConfig:
 
     def __post_init__(self):
         if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {', '.join(CELLS)}, not {self.cell!r}")
+            raise ValueError(_("cell must be one of {options}, not {value}", options=", ".join(CELLS),
+                               value=repr(self.cell)))
         if not 1 <= int(self.hidden_size) <= MAX_HIDDEN:
-            raise ValueError(f"hidden size must be between 1 and {MAX_HIDDEN}, not {self.hidden_size}")
+            raise ValueError(_("hidden size must be between 1 and {limit}, not {value}", limit=MAX_HIDDEN,
+                               value=self.hidden_size))
         if self.num_layers not in (1, 2):
-            raise ValueError(f"layers must be 1 or 2, not {self.num_layers}")
+            raise ValueError(_("layers must be 1 or 2, not {value}", value=self.num_layers))
         if self.nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity must be tanh or relu, not {self.nonlinearity!r}")
+            raise ValueError(_("nonlinearity must be tanh or relu, not {value}", value=repr(self.nonlinearity)))
 
     @property
     def directions(self) -> int:
@@ -50,11 +53,13 @@ class ModelConfig:
 
     @property
     def label(self) -> str:
-        """A short human name, e.g. 'LSTM 128' or 'bi-RNN 128 x2'."""
-        name = ("bi-" if self.bidirectional else "") + self.cell.upper()
-        layers = f" x{self.num_layers}" if self.num_layers > 1 else ""
-        relu = " ReLU" if self.cell == "rnn" and self.nonlinearity == "relu" else ""
-        return f"{name}{relu} {self.hidden_size}{layers}"
+        """A short human name, e.g. 'LSTM 128' or 'bi-RNN 128 x2' (in the session's language)."""
+        cell = self.cell.upper() + (" ReLU" if self.cell == "rnn" and self.nonlinearity == "relu" else "")
+        values = {"cell": cell, "units": self.hidden_size, "layers": self.num_layers}
+        if self.bidirectional:
+            return (_("bi-{cell} {units} x{layers}", **values) if self.num_layers > 1
+                    else _("bi-{cell} {units}", **values))
+        return "{cell} {units} x{layers}".format(**values) if self.num_layers > 1 else "{cell} {units}".format(**values)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from rnn_demo import analysis, checkpoints, data
+from rnn_demo.i18n import _
 from rnn_demo.model import SequenceClassifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,8 @@ def load(model: str | os.PathLike = "rnn") -> SequenceClassifier:
         found = [d / f"{model}.pt" for d in (SHIPPED_DIR, _user_dir()) if (d / f"{model}.pt").is_file()]
         if not found:
             names = sorted(p.stem for p in checkpoints.list_checkpoints(SHIPPED_DIR, _user_dir()))
-            raise checkpoints.CheckpointError(f"No model called {str(model)!r}; there are: {', '.join(names)}.")
+            raise checkpoints.CheckpointError(_("No model called {name}; there are: {names}.", name=repr(str(model)),
+                                                names=", ".join(names)))
         path = found[0]
     return checkpoints.load(path).model
 

@@ -27,6 +27,7 @@ import unicodedata
 from pathlib import Path
 
 from rnn_demo import checkpoints
+from rnn_demo.i18n import _
 
 MAX_NAME = 40
 RESERVED = ".reserved"
@@ -44,7 +45,7 @@ def clean_name(name: str) -> str:
     kept = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name.strip())
     cleaned = re.sub(r"-{2,}", "-", kept).strip("-_")[:MAX_NAME].strip("-_")
     if not cleaned:
-        raise BadName("Give the model a name (letters, digits, '-' or '_').")
+        raise BadName(_("Give the model a name (letters, digits, '-' or '_')."))
     return cleaned
 
 
@@ -110,8 +111,8 @@ def reserve(folder, name: str, shipped=()) -> Reservation:
     folder = Path(folder)
     name = clean_name(name)
     if key(name) in {key(s) for s in shipped}:
-        raise BadName(f"'{name}' is the name of a shipped model, which the app never replaces. "
-                      f"Choose another name, e.g. 'my-{name}'.")
+        raise BadName(_("'{name}' is the name of a shipped model, which the app never replaces. "
+                        "Choose another name, e.g. 'my-{name}'.", name=name))
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / f".{key(name)}{RESERVED}"
     # The lock appears with its owner already written in it (a private file, then a hard link,
@@ -120,7 +121,7 @@ def reserve(folder, name: str, shipped=()) -> Reservation:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(me())
-        for _ in range(2):
+        for _attempt in range(2):
             try:
                 os.link(tmp, lock)
                 break
@@ -128,17 +129,17 @@ def reserve(folder, name: str, shipped=()) -> Reservation:
                 if _stale(lock):
                     lock.unlink(missing_ok=True)
                     continue
-                raise BadName(f"'{name}' is being used right now by a training or an upload in progress. "
-                              "Choose another name.") from None
+                raise BadName(_("'{name}' is being used right now by a training or an upload in progress. "
+                                "Choose another name.", name=name)) from None
         else:
-            raise BadName(f"'{name}' could not be reserved; try again.")
+            raise BadName(_("'{name}' could not be reserved; try again.", name=name))
     finally:
         os.unlink(tmp)
     existing = taken_by_file(folder, name)
     if existing is not None:
         lock.unlink(missing_ok=True)
-        raise BadName(f"There is already a model called '{existing.stem}'. Choose another name; "
-                      "models are never replaced.")
+        raise BadName(_("There is already a model called '{name}'. Choose another name; models are never replaced.",
+                        name=existing.stem))
     return Reservation(folder, name, lock)
 
 
@@ -151,7 +152,7 @@ def reserve_free(folder, base: str, shipped=(), tries: int = 1000) -> Reservatio
             return reserve(folder, candidate, shipped)
         except BadName:
             continue
-    raise BadName(f"No free name like '{base}' is left; choose another name.")
+    raise BadName(_("No free name like '{name}' is left; choose another name.", name=base))
 
 
 def _stale(lock: Path) -> bool:
@@ -173,7 +174,7 @@ class Busy(ValueError):
     """Another process holds the training lease; `holder` is what it last wrote (name, progress)."""
 
     def __init__(self, holder: dict):
-        super().__init__(f"another server is training '{holder.get('name', '?')}'")
+        super().__init__(_("another server is training '{name}'", name=holder.get("name", "?")))
         self.holder = holder
 
 

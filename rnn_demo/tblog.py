@@ -17,6 +17,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from rnn_demo.i18n import _
+
 EVENTS_GLOB = "events.out.tfevents.*"
 # Tags, grouped as TensorBoard groups them (by the part before the first "/").
 SCALARS = {"loss": "train/loss", "batch_acc": "train/batch_accuracy", "lr": "train/learning_rate",
@@ -71,7 +73,8 @@ class TensorBoardLog:
     def _fail(self, exc: BaseException) -> None:
         # The reason without the full path: the Train page shows this message to a learner.
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
-        self.error = f"TensorBoard logging to '{self.folder.name}' stopped ({reason}); training went on."
+        self.error = _("TensorBoard logging to '{folder}' stopped ({reason}); training went on.",
+                       folder=self.folder.name, reason=reason)
         warnings.warn(self.error, RuntimeWarning, stacklevel=3)
         writer, self._writer = self._writer, None
         if writer is not None:

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from rnn_demo import augment, checkpoints, data, precision, tblog
+from rnn_demo.i18n import N_, _, ngettext
 from rnn_demo.model import (FORGET_INITS, ModelConfig, SequenceClassifier, build, count_params, init_forget_gate,
                             initialise)
 
@@ -60,39 +61,51 @@ class TrainConfig:
     forget_bias: float = 1.0     # forget_init constant: that bias
 
     def __post_init__(self):
-        checks = [(self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
-                  (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
-                  (self.init in INITS, f"initialisation must be one of {', '.join(INITS)}"),
-                  (_num(self.lr) and 0 < self.lr <= 1000, "learning rate must be a number above 0 and at most 1,000"),
-                  (_int(self.batch_size) and 1 <= self.batch_size <= 8192, "batch size must be between 1 and 8192"),
-                  (_num(self.epochs) and 0 <= self.epochs <= 1000, "epochs must be a number from 0 to 1,000"),
+        # (ok, message, its values): only a failing check's message is translated, in the caller's language
+        checks = [(self.optimizer in OPTIMIZERS, N_("optimizer must be one of {options}"),
+                   {"options": ", ".join(OPTIMIZERS)}),
+                  (self.schedule in SCHEDULES, N_("schedule must be one of {options}"),
+                   {"options": ", ".join(SCHEDULES)}),
+                  (self.init in INITS, N_("initialisation must be one of {options}"), {"options": ", ".join(INITS)}),
+                  (_num(self.lr) and 0 < self.lr <= 1000,
+                   N_("learning rate must be a number above 0 and at most 1,000"), {}),
+                  (_int(self.batch_size) and 1 <= self.batch_size <= 8192,
+                   N_("batch size must be between 1 and 8192"), {}),
+                  (_num(self.epochs) and 0 <= self.epochs <= 1000, N_("epochs must be a number from 0 to 1,000"), {}),
                   (_int(self.iterations) and 0 <= self.iterations <= MAX_STEPS,
-                   f"iterations must be a whole number from 0 to {MAX_STEPS:,}"),
-                  (self.iterations > 0 or self.epochs > 0, "train for at least one step"),
-                  (_num(self.clip) and 0 <= self.clip <= 1e6, "clipping threshold must be a number, 0 or more"),
-                  (_num(self.warmup) and 0 < self.warmup < 1, "warm-up must be a fraction of the steps, between 0 and 1"),
+                   N_("iterations must be a whole number from 0 to {limit:,}"), {"limit": MAX_STEPS}),
+                  (self.iterations > 0 or self.epochs > 0, N_("train for at least one step"), {}),
+                  (_num(self.clip) and 0 <= self.clip <= 1e6, N_("clipping threshold must be a number, 0 or more"), {}),
+                  (_num(self.warmup) and 0 < self.warmup < 1,
+                   N_("warm-up must be a fraction of the steps, between 0 and 1"), {}),
                   (_num(self.label_smoothing) and 0 <= self.label_smoothing < 1,
-                   "label smoothing must be at least 0 and below 1"),
-                  (_int(self.seed) and 0 <= self.seed < 2**63, "seed must be a whole number from 0 to 2^63 - 1"),
-                  (_int(self.eval_every) and 0 <= self.eval_every <= MAX_STEPS, "eval_every must be a whole number, 0 or more"),
-                  (self.device in ("auto", "cpu", "cuda"), "device must be auto, cpu or cuda"),
-                  (self.precision in precision.CHOICES, "precision must be auto, fp32 or bf16"),
-                  (_num(self.augment) and 0 <= self.augment <= 2, "augmentation strength must be between 0 and 2"),
+                   N_("label smoothing must be at least 0 and below 1"), {}),
+                  (_int(self.seed) and 0 <= self.seed < 2**63,
+                   N_("seed must be a whole number from 0 to 2^63 - 1"), {}),
+                  (_int(self.eval_every) and 0 <= self.eval_every <= MAX_STEPS,
+                   N_("eval_every must be a whole number, 0 or more"), {}),
+                  (self.device in ("auto", "cpu", "cuda"), N_("device must be auto, cpu or cuda"), {}),
+                  (self.precision in precision.CHOICES, N_("precision must be auto, fp32 or bf16"), {}),
+                  (_num(self.augment) and 0 <= self.augment <= 2,
+                   N_("augmentation strength must be between 0 and 2"), {}),
                   (_num(self.non_digits) and 0 <= self.non_digits <= 0.5,
-                   "the share of non-digits must be between 0 and 0.5"),
-                  (_int(self.gap) and 0 <= self.gap <= MAX_GAP, f"gap must be a whole number from 0 to {MAX_GAP}"),
-                  (_num(self.gap_noise) and 0 <= self.gap_noise <= 1, "gap noise must be between 0 and 1"),
-                  (self.forget_init in FORGET_INITS, f"forget_init must be one of {', '.join(FORGET_INITS)}"),
-                  (_num(self.forget_bias) and -20 <= self.forget_bias <= 20, "forget bias must be between -20 and 20")]
-        for ok, message in checks:
+                   N_("the share of non-digits must be between 0 and 0.5"), {}),
+                  (_int(self.gap) and 0 <= self.gap <= MAX_GAP, N_("gap must be a whole number from 0 to {limit}"),
+                   {"limit": MAX_GAP}),
+                  (_num(self.gap_noise) and 0 <= self.gap_noise <= 1, N_("gap noise must be between 0 and 1"), {}),
+                  (self.forget_init in FORGET_INITS, N_("forget_init must be one of {options}"),
+                   {"options": ", ".join(FORGET_INITS)}),
+                  (_num(self.forget_bias) and -20 <= self.forget_bias <= 20,
+                   N_("forget bias must be between -20 and 20"), {})]
+        for ok, message, values in checks:
             if not ok:
-                raise ValueError(message)
+                raise ValueError(_(message, **values))
 
     def check_length(self, n_train: int) -> None:
         """Refuse a run whose history would be too long to keep in a checkpoint."""
         if self.total_steps(n_train) > MAX_STEPS:
-            raise ValueError(f"this run would take {self.total_steps(n_train):,} steps; at most {MAX_STEPS:,} "
-                             "fit in a checkpoint (fewer epochs or a larger batch)")
+            raise ValueError(_("this run would take {steps:,} steps; at most {limit:,} fit in a checkpoint "
+                               "(fewer epochs or a larger batch)", steps=self.total_steps(n_train), limit=MAX_STEPS))
 
     def total_steps(self, n_train: int) -> int:
         if self.iterations > 0:
@@ -153,7 +166,7 @@ def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda asked for, but torch sees no GPU")
+        raise ValueError(_("--device cuda asked for, but torch sees no GPU"))
     return torch.device(name)
 
 
@@ -247,7 +260,8 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     while step < total and status == "done":
         for idx in data.batches(len(train_data), cfg.batch_size, gen):
             if should_stop is not None and should_stop():
-                status, message = "stopped", f"Stopped by the user after {step} steps."
+                status, message = "stopped", ngettext("Stopped by the user after {n} step.",
+                                                      "Stopped by the user after {n} steps.", step)
                 break
             t0 = time.perf_counter()
             x, y = x_all[idx], y_all[idx]
@@ -268,8 +282,9 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
                 history["grad_norm"].append(norm_v)  # keep the bad step on record, then stop
                 history["loss"].append(loss_v)
                 status = "diverged"
-                message = (f"Training diverged at step {step + 1} (loss {loss_v:.4g}, gradient norm {norm_v:.4g}): "
-                           "kept the weights from the step before. Try a lower learning rate or clipping.")
+                message = _("Training diverged at step {step} (loss {loss:.4g}, gradient norm {norm:.4g}): kept the "
+                            "weights from the step before. Try a lower learning rate or clipping.",
+                            step=step + 1, loss=loss_v, norm=norm_v)
                 break
             opt.step()
             if sched is not None:

@@ -7,6 +7,8 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from rnn_demo.i18n import _
+
 # One colour per architecture, the same on every page.
 CELL_COLORS = {"rnn": "#1f77b4", "lstm": "#d62728", "gru": "#2ca02c", "birnn": "#9467bd"}
 # Ten digit classes (Plotly's qualitative D3 palette).
@@ -59,10 +61,10 @@ def animation_controls(names: list[str], labels: list[str], frame_ms: int, activ
     the animation plays in the browser, with no script rerun."""
     still = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}}
     play = {"type": "buttons", "showactive": False, "x": 0, "y": play_y, "xanchor": "left",
-            "buttons": [{"label": "▶ Play", "method": "animate",
+            "buttons": [{"label": _("▶ Play"), "method": "animate",
                          "args": [None, {"frame": {"duration": frame_ms, "redraw": True}, "fromcurrent": True,
                                          "transition": {"duration": transition_ms}}]},
-                        {"label": "Pause", "method": "animate",
+                        {"label": _("Pause"), "method": "animate",
                          "args": [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}]}]}
     slider = {"active": active, "x": slider_x, "len": 1 - slider_x, "y": slider_y,
               "currentvalue": {"prefix": prefix},

@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import get_colorscale
 
+from rnn_demo.i18n import _
 from rnn_demo.plots import DIGIT_SCALE, figure, model_colors, subplot_domains, subplot_titles
 
 # Colour scales as explicit lists: an unvalidated figure sends names as they are, and plotly.js
@@ -28,16 +29,16 @@ MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 def _digit_trace(digit, **kw) -> dict:
     return {"type": "heatmap", "z": np.asarray(digit), "colorscale": DIGIT, "zmin": 0, "zmax": 255,
             "showscale": False, "x": PIXELS, "y": ROWS,
-            "hovertemplate": "row %{y}, pixel %{x}: %{z}<extra></extra>"} | kw
+            "hovertemplate": _("row %{y}, pixel %{x}: %{z}<extra></extra>")} | kw
 
 
 def seen_digit(digit, height: int = 300) -> go.Figure:
     """The uint8 (28, 28) digit exactly as the models read it, enlarged; rows are time steps."""
     return figure([_digit_trace(digit)], {
-        "height": height, "margin": MARGIN, "title": {"text": "What the models see (28 x 28)"},
-        "yaxis": {"autorange": "reversed", "title": {"text": "row = time step"}, "scaleanchor": "x",
+        "height": height, "margin": MARGIN, "title": {"text": _("What the models see (28 x 28)")},
+        "yaxis": {"autorange": "reversed", "title": {"text": _("row = time step")}, "scaleanchor": "x",
                   "constrain": "domain", "tickvals": ROW_TICKS},
-        "xaxis": {"title": {"text": "pixel in the row"}, "constrain": "domain", "tickvals": ROW_TICKS}})
+        "xaxis": {"title": {"text": _("pixel in the row")}, "constrain": "domain", "tickvals": ROW_TICKS}})
 
 
 def probability_bars(probs: dict[str, np.ndarray], height: int = 300) -> go.Figure:
@@ -46,12 +47,12 @@ def probability_bars(probs: dict[str, np.ndarray], height: int = 300) -> go.Figu
     colors = model_colors(probs)
     bars = [{"type": "bar", "x": list(range(10)), "y": np.asarray(p, dtype=float), "name": name,
              "marker": {"color": colors[name]},
-             "hovertemplate": f"{name}: digit %{{x}} with probability %{{y:.1%}}<extra></extra>"}
+             "hovertemplate": _("{name}: digit %{{x}} with probability %{{y:.1%}}<extra></extra>", name=name)}
             for name, p in probs.items()]
     return figure(bars, {
-        "height": height, "barmode": "group", "margin": MARGIN, "title": {"text": "Probability of each digit"},
-        "xaxis": {"title": {"text": "digit"}, "tickvals": list(range(10))},
-        "yaxis": {"title": {"text": "probability"}, "range": [0, 1], "tickformat": ".0%"},
+        "height": height, "barmode": "group", "margin": MARGIN, "title": {"text": _("Probability of each digit")},
+        "xaxis": {"title": {"text": _("digit")}, "tickvals": list(range(10))},
+        "yaxis": {"title": {"text": _("probability")}, "range": [0, 1], "tickformat": ".0%"},
         "legend": {"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"}})
 
 
@@ -74,15 +75,16 @@ def step_predictions(step_probs: dict[str, np.ndarray], height: int = 420) -> go
         axes = {"xaxis": "x" + _axis(i), "yaxis": "y" + _axis(i)}
         data.append({"type": "heatmap", "z": p, "x": list(range(10)), "y": ROWS, "zmin": 0, "zmax": 1,
                      "colorscale": STEP_SCALE, "showscale": i == len(names),
-                     "colorbar": {"title": {"text": "prob."}, "tickformat": ".0%"},
-                     "hovertemplate": f"{name} after row %{{y}}: digit %{{x}} %{{z:.1%}}<extra></extra>", **axes})
+                     "colorbar": {"title": {"text": _("prob.")}, "tickformat": ".0%"},
+                     "hovertemplate": _("{name} after row %{{y}}: digit %{{x}} %{{z:.1%}}<extra></extra>", name=name),
+                     **axes})
         # the digit the model would say if the drawing ended at this row
         data.append({"type": "scatter", "x": p.argmax(1), "y": ROWS, "mode": "markers",
                      "marker": {"size": 5, "color": "#ff7f0e"}, "showlegend": False, "hoverinfo": "skip", **axes})
         layout["xaxis" + _axis(i)] = {"domain": domain, "anchor": "y" + _axis(i), "tickvals": list(range(10)),
-                                      "title": {"text": "digit"}}
+                                      "title": {"text": _("digit")}}
         layout["yaxis" + _axis(i)] = {"domain": [0, 1], "anchor": "x" + _axis(i), "autorange": "reversed",
-                                      "tickvals": ROW_TICKS, **({"title": {"text": "after row (time step)"}}
+                                      "tickvals": ROW_TICKS, **({"title": {"text": _("after row (time step)")}}
                                                                 if i == 1 else {"matches": "y", "showticklabels": False})}
     return figure(data, layout)
 
@@ -99,7 +101,7 @@ def row_attribution(digit, attributions: dict[str, np.ndarray], height: int = 38
         a = np.asarray(attributions[name], dtype=float)  # (T,)
         top = float(a.max()) if a.size and a.max() > 0 else 1.0
         axes = {"xaxis": "x" + _axis(i), "yaxis": "y" + _axis(i)}
-        hover = f"{name}, row %{{y}}: ||d logit / d x_t|| = %{{z:.3g}}<extra></extra>"
+        hover = _("{name}, row %{{y}}: ||d logit / d x_t|| = %{{z:.3g}}<extra></extra>", name=name)
         strip = {"type": "heatmap", "y": ROWS, "zmin": 0, "zmax": top, "showscale": False, "hovertemplate": hover}
         data += [_digit_trace(digit, hoverinfo="skip", hovertemplate=None, **axes),
                  strip | {"z": np.repeat(a[:, None], 28, axis=1), "x": PIXELS,
@@ -111,5 +113,5 @@ def row_attribution(digit, attributions: dict[str, np.ndarray], height: int = 38
                                       "scaleanchor": "y" + _axis(i), "constrain": "domain"}
         layout["yaxis" + _axis(i)] = {"domain": [0, 1], "anchor": "x" + _axis(i), "autorange": "reversed",
                                       "tickvals": ROW_TICKS, "showgrid": False,
-                                      **({"title": {"text": "row = time step"}} if i == 1 else {})}
+                                      **({"title": {"text": _("row = time step")}} if i == 1 else {})}
     return figure(data, layout)

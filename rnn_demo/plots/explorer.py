@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import get_colorscale
 
+from rnn_demo.i18n import N_, _
 from rnn_demo.plots import (CLASS_COLORS, DIGIT_SCALE, GATE_SCALE, STATE_RANGE, STATE_SCALE,
                             cell_color, figure)
 
@@ -22,7 +23,7 @@ DIGIT, UNREAD, CURRENT, GRID, HISTORY, FUTURE, BARS = range(7)
 ANIMATED = [UNREAD, CURRENT, GRID, FUTURE, BARS]
 FRAME_MS = 350  # one row every 0.35 s: 28 rows in about 10 s
 GATES = {"i", "f", "o", "r", "z"}
-DIRECTION_NAMES = ("forward", "backward")
+DIRECTION_NAMES = (N_("forward"), N_("backward"))  # translated where shown
 UNREAD_VEIL = "rgba(255,255,255,0.78)"  # rows still to read stay faintly visible
 FUTURE_VEIL = "rgba(255,255,255,1)"      # steps not taken yet are hidden
 
@@ -80,9 +81,12 @@ def future_box(t: int, T: int, units: int) -> tuple[list[float], list[float]]:
 
 def _title(t: int, T: int, step_probs: np.ndarray, directions: int, narrow: bool = False) -> str:
     k = int(step_probs[t - 1].argmax())
-    read = f"rows 1–{t} read" if directions == 1 else f"forward has read rows 1–{t}, backward rows {T}–{t}"
-    return (f"<b>Step {t} of {T}</b>: row {t} fed ({read});" + ("<br>" if narrow else " ")
-            + f"the read-out's best guess is {k} with {step_probs[t - 1, k]:.0%}")
+    values = {"t": t, "T": T, "k": k, "p": step_probs[t - 1, k], "br": "<br>" if narrow else " "}
+    if directions == 1:
+        return _("<b>Step {t} of {T}</b>: row {t} fed (rows 1–{t} read);{br}the read-out's best guess is {k} "
+                 "with {p:.0%}", **values)
+    return _("<b>Step {t} of {T}</b>: row {t} fed (forward has read rows 1–{t}, backward rows {T}–{t});{br}the "
+             "read-out's best guess is {k} with {p:.0%}", **values)
 
 
 def _columns(widths: list[float], gaps: list[float]) -> list[list[float]]:
@@ -96,7 +100,7 @@ def _columns(widths: list[float], gaps: list[float]) -> list[list[float]]:
     return out
 
 
-def explorer_figure(trace: dict, quantity: str = "h", quantity_name: str = "hidden state s_t",
+def explorer_figure(trace: dict, quantity: str = "h", quantity_name: str = N_("hidden state s_t"),
                     narrow: bool = False) -> go.Figure:
     """The animation: one frame per time step t = 1..T.
 
@@ -112,6 +116,7 @@ def explorer_figure(trace: dict, quantity: str = "h", quantity_name: str = "hidd
     about 0.4 s for these 28 frames here (the tests validate the figure in full instead).
     """
     rows, step_probs = trace["rows"], trace["step_probs"]
+    quantity_name = _(quantity_name)  # analysis.QUANTITIES's English names are translated here
     values = trace["states"] if quantity == "h" else trace["internals"][quantity]  # (T, D*H)
     H, D = trace["hidden_size"], trace["directions"]
     T, C = step_probs.shape
@@ -120,9 +125,9 @@ def explorer_figure(trace: dict, quantity: str = "h", quantity_name: str = "hidd
     target = trace["target"]
     pixels = np.arange(1, rows.shape[1] + 1)
     domains = _columns([0.19, 0.25, 0.31, 0.25], [0.045, 0.06, 0.1])  # the colour bar sits in the last gap
-    short = quantity_name.split(" ")[-1]  # "s_t", "c_t", "f_t", ...
-    titles = ["digit: row x_t fed at step t", f"{short}, one square per unit",
-              f"{short} at the steps so far", "probabilities softmax(o_t)"]
+    short = quantity_name.split(" ")[-1]  # "s_t", "c_t", "f_t", ... (every translation ends with it too)
+    titles = [_("digit: row x_t fed at step t"), _("{symbol}, one square per unit", symbol=short),
+              _("{symbol} at the steps so far", symbol=short), _("probabilities softmax(o_t)")]
 
     def veil(box, color, name, axis):
         return {"type": "scatter", "x": box[0], "y": box[1], "mode": "lines", "fill": "toself", "fillcolor": color,
@@ -131,23 +136,24 @@ def explorer_figure(trace: dict, quantity: str = "h", quantity_name: str = "hidd
     bx, by = row_box(T)
     data = [None] * 7
     data[DIGIT] = {"type": "heatmap", "z": rows.astype(np.float32), "x": pixels, "y": np.arange(1, T + 1),
-                   "colorscale": get_colorscale(DIGIT_SCALE), "zmin": 0, "zmax": 1, "showscale": False, "name": "digit",
-                   "hovertemplate": "row %{y}, pixel %{x}: %{z:.2f}<extra></extra>", "xaxis": "x", "yaxis": "y"}
-    data[UNREAD] = veil(unread_box(T, T), UNREAD_VEIL, "rows still to read", "")
+                   "colorscale": get_colorscale(DIGIT_SCALE), "zmin": 0, "zmax": 1, "showscale": False,
+                   "name": _("digit"),
+                   "hovertemplate": _("row %{y}, pixel %{x}: %{z:.2f}<extra></extra>"), "xaxis": "x", "yaxis": "y"}
+    data[UNREAD] = veil(unread_box(T, T), UNREAD_VEIL, _("rows still to read"), "")
     data[CURRENT] = {"type": "scatter", "x": bx, "y": by, "mode": "lines", "line": {"color": "#ffbf00", "width": 3},
-                     "hoverinfo": "skip", "name": "current row", "xaxis": "x", "yaxis": "y"}
+                     "hoverinfo": "skip", "name": _("current row"), "xaxis": "x", "yaxis": "y"}
     data[GRID] = {"type": "heatmap", "z": unit_grid(values[-1], H, D), "customdata": units, "coloraxis": "coloraxis",
                   "xgap": 1, "ygap": 1, "name": quantity_name, "xaxis": "x2", "yaxis": "y2",
-                  "hovertemplate": "unit %{customdata:.0f}: %{z:.3f}<extra></extra>"}
+                  "hovertemplate": _("unit %{customdata:.0f}: %{z:.3f}<extra></extra>")}
     data[HISTORY] = {"type": "heatmap", "z": values.T.astype(np.float32), "x": np.arange(1, T + 1),
-                     "y": np.arange(1, H * D + 1), "coloraxis": "coloraxis", "name": "history",
-                     "xaxis": "x3", "yaxis": "y3", "hovertemplate": "step %{x}, unit %{y}: %{z:.3f}<extra></extra>"}
-    data[FUTURE] = veil(future_box(T, T, H * D), FUTURE_VEIL, "steps not taken yet", 3)
-    data[BARS] = {"type": "bar", "x": np.arange(C), "y": step_probs[-1], "name": "probability",
+                     "y": np.arange(1, H * D + 1), "coloraxis": "coloraxis", "name": _("history"),
+                     "xaxis": "x3", "yaxis": "y3", "hovertemplate": _("step %{x}, unit %{y}: %{z:.3f}<extra></extra>")}
+    data[FUTURE] = veil(future_box(T, T, H * D), FUTURE_VEIL, _("steps not taken yet"), 3)
+    data[BARS] = {"type": "bar", "x": np.arange(C), "y": step_probs[-1], "name": _("probability"),
                   "marker": {"color": [CLASS_COLORS[c % len(CLASS_COLORS)] for c in range(C)],
                              "line": {"color": ["black" if c == target else "rgba(0,0,0,0)" for c in range(C)],
                                       "width": 3}},
-                  "xaxis": "x4", "yaxis": "y4", "hovertemplate": "class %{x}: %{y:.3f}<extra></extra>"}
+                  "xaxis": "x4", "yaxis": "y4", "hovertemplate": _("class %{x}: %{y:.3f}<extra></extra>")}
 
     frames = []
     for t in range(1, T + 1):
@@ -174,31 +180,32 @@ def explorer_figure(trace: dict, quantity: str = "h", quantity_name: str = "hidd
         # digit: row 1 at the top, square pixels
         "xaxis": {"domain": domains[0], "range": [0.5, 28.5], "showticklabels": False, "constrain": "domain",
                   **plain},
-        "yaxis": {"range": [T + 0.5, 0.5], "scaleanchor": "x", "constrain": "domain", "title": {"text": "row"},
+        "yaxis": {"range": [T + 0.5, 0.5], "scaleanchor": "x", "constrain": "domain", "title": {"text": _("row")},
                   "tickvals": [1, 7, 14, 21, 28], **plain},
         "xaxis2": {"domain": domains[1], "anchor": "y2", "showticklabels": D == 2, "constrain": "domain", **plain},
         "yaxis2": {"anchor": "x2", "autorange": "reversed", "scaleanchor": "x2", "constrain": "domain",
                    "showticklabels": False, **plain},
-        "xaxis3": {"domain": domains[2], "anchor": "y3", "range": [0.5, T + 0.5], "title": {"text": "step t"}, **plain},
+        "xaxis3": {"domain": domains[2], "anchor": "y3", "range": [0.5, T + 0.5], "title": {"text": _("step t")},
+                   **plain},
         "yaxis3": {"anchor": "x3", "range": [H * D + 0.5, 0.5], **plain,
-                   "title": {"text": "unit" if D == 1 else "unit (forward, then backward)"}},
-        "xaxis4": {"domain": domains[3], "anchor": "y4", "title": {"text": "class"}, "tickvals": list(range(C))},
+                   "title": {"text": _("unit") if D == 1 else _("unit (forward, then backward)")}},
+        "xaxis4": {"domain": domains[3], "anchor": "y4", "title": {"text": _("class")}, "tickvals": list(range(C))},
         "yaxis4": {"anchor": "x4", "range": [0, 1], "tickformat": ".0%"},
         "updatemenus": [{"type": "buttons", "direction": "left", "x": 0.0, "y": -0.2, "xanchor": "left",
                          "yanchor": "top", "pad": {"r": 10, "t": 0}, "showactive": False, "buttons": [
-                             {"label": "▶ Play", "method": "animate", "args": [None, {
+                             {"label": _("▶ Play"), "method": "animate", "args": [None, {
                                  "mode": "immediate", "fromcurrent": False, "transition": {"duration": 0},
                                  "frame": {"duration": FRAME_MS, "redraw": True}}]},
-                             {"label": "❚❚ Pause", "method": "animate", "args": [[None], step_args]}]}],
+                             {"label": _("❚❚ Pause"), "method": "animate", "args": [[None], step_args]}]}],
         "sliders": [{"active": T - 1, "x": 0.19, "len": 0.81, "y": -0.17, "yanchor": "top", "pad": {"t": 0},
-                     "currentvalue": {"prefix": "step t = ", "font": {"size": 13}},
+                     "currentvalue": {"prefix": _("step t = "), "font": {"size": 13}},
                      "steps": [{"label": str(t), "method": "animate", "args": [[str(t)], step_args]}
                                for t in range(1, T + 1)]}],
         "shapes": [],
     }
     if D == 2:
         cols = units.shape[1]
-        layout["xaxis2"].update(tickvals=[(cols - 1) / 4, 3 * (cols - 1) / 4], ticktext=list(DIRECTION_NAMES))
+        layout["xaxis2"].update(tickvals=[(cols - 1) / 4, 3 * (cols - 1) / 4], ticktext=[_(d) for d in DIRECTION_NAMES])
         layout["shapes"].append({"type": "line", "xref": "x3", "yref": "y3", "x0": 0.5, "x1": T + 0.5,
                                  "y0": H + 0.5, "y1": H + 0.5, "line": {"color": "black", "width": 1}})
     if narrow:
@@ -239,28 +246,29 @@ def knows_figure(trace: dict) -> go.Figure:
     T = len(step_probs)
     steps = np.arange(1, T + 1)
     picks = step_probs.argmax(-1)
-    ref_name = f"true class {target}" if trace["label"] is not None else f"its final answer {target}"
+    ref_name = (_("P(true class {k})", k=target) if trace["label"] is not None
+                else _("P(its final answer {k})", k=target))
     data = [
-        {"type": "scatter", "x": steps, "y": step_probs[:, target], "mode": "lines+markers", "name": f"P({ref_name})",
+        {"type": "scatter", "x": steps, "y": step_probs[:, target], "mode": "lines+markers", "name": ref_name,
          "line": {"color": CLASS_COLORS[target % 10], "width": 3},
-         "hovertemplate": "step %{x}: %{y:.3f}<extra></extra>"},
+         "hovertemplate": _("step %{x}: %{y:.3f}<extra></extra>")},
         {"type": "scatter", "x": steps, "y": step_probs[np.arange(T), picks], "mode": "lines+markers+text",
-         "name": "P(class picked at step t)", "text": [str(k) for k in picks], "textposition": "top center",
+         "name": _("P(class picked at step t)"), "text": [str(k) for k in picks], "textposition": "top center",
          "textfont": {"size": 10}, "line": {"color": "#555555", "dash": "dot"},
          "marker": {"color": [CLASS_COLORS[k % 10] for k in picks], "size": 7}, "customdata": picks,
-         "hovertemplate": "step %{x}: picks %{customdata} with %{y:.3f}<extra></extra>"},
+         "hovertemplate": _("step %{x}: picks %{customdata} with %{y:.3f}<extra></extra>")},
     ]
     shapes, notes = [], []
     k = trace["knows_from"]
     if k is not None:
         shapes.append({"type": "line", "x0": k, "x1": k, "xref": "x", "yref": "paper", "y0": 0, "y1": 1,
                        "line": {"color": "black", "dash": "dash"}})
-        notes.append({"x": k, "y": 1, "xref": "x", "yref": "paper", "text": f"right from step {k} on",
+        notes.append({"x": k, "y": 1, "xref": "x", "yref": "paper", "text": _("right from step {k} on", k=k),
                       "showarrow": False, "xanchor": "right", "yanchor": "top"})
     return figure(data, {"height": 330, "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
                           "legend": {"orientation": "h", "y": 1.12, "x": 0}, "shapes": shapes, "annotations": notes,
-                          "xaxis": {"title": {"text": "step t (rows read)"}, "range": [0.5, T + 0.5]},
-                          "yaxis": {"title": {"text": "probability"}, "range": [0, 1.08], "tickformat": ".0%"}})
+                          "xaxis": {"title": {"text": _("step t (rows read)")}, "range": [0.5, T + 0.5]},
+                          "yaxis": {"title": {"text": _("probability")}, "range": [0, 1.08], "tickformat": ".0%"}})
 
 
 def drive_figure(trace: dict) -> go.Figure:
@@ -268,18 +276,21 @@ def drive_figure(trace: dict) -> go.Figure:
     drive = trace["drive"]
     D, T = drive["input"].shape
     steps = np.arange(1, T + 1)
+    # legend names by (term, direction): one direction, or the forward / backward one
+    names = {("input", 1, 0): _("input: new row"), ("recurrent", 1, 0): _("recurrent: memory"),
+             ("input", 2, 0): _("input: new row (forward)"), ("recurrent", 2, 0): _("recurrent: memory (forward)"),
+             ("input", 2, 1): _("input: new row (backward)"), ("recurrent", 2, 1): _("recurrent: memory (backward)")}
     data = []
     for d in range(D):
-        suffix = f" ({DIRECTION_NAMES[d]})" if D == 2 else ""
         dash = "solid" if d == 0 else "dash"
-        for key, name, color in (("input", "input: new row", "#ff7f0e"), ("recurrent", "recurrent: memory", "#1f77b4")):
+        for key, color in (("input", "#ff7f0e"), ("recurrent", "#1f77b4")):
             data.append({"type": "scatter", "x": steps, "y": drive[key][d], "mode": "lines+markers",
-                         "name": name + suffix, "line": {"color": color, "dash": dash},
-                         "hovertemplate": "step %{x}: %{y:.2f}<extra></extra>"})
+                         "name": names[key, D, d], "line": {"color": color, "dash": dash},
+                         "hovertemplate": _("step %{x}: %{y:.2f}<extra></extra>")})
     return figure(data, {"height": 330, "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
                           "legend": {"orientation": "h", "y": 1.12, "x": 0},
-                          "xaxis": {"title": {"text": "step t"}, "range": [0.5, T + 0.5]},
-                          "yaxis": {"title": {"text": "size (Euclidean norm)"}}})
+                          "xaxis": {"title": {"text": _("step t")}, "range": [0.5, T + 0.5]},
+                          "yaxis": {"title": {"text": _("size (Euclidean norm)")}}})
 
 
 def _trajectory_traces(pca: dict, selected: np.ndarray, color: str, axis: str = "", legend: bool = True) -> list[dict]:
@@ -299,12 +310,13 @@ def _trajectory_traces(pca: dict, selected: np.ndarray, color: str, axis: str = 
         traces.append({"type": "scatter", "x": mine[:, -1, 0], "y": mine[:, -1, 1], "mode": "markers",
                        "legendgroup": str(c), "name": f"{c}", "showlegend": legend,
                        "marker": {"color": CLASS_COLORS[c], "size": 5},
-                       "hovertemplate": f"a {c}: end of its path<extra></extra>", **where})
+                       "hovertemplate": _("a {digit}: end of its path<extra></extra>", digit=c), **where})
     T = len(selected)
     traces.append({"type": "scatter", "x": selected[:, 0], "y": selected[:, 1], "mode": "lines+markers",
-                   "name": "this digit", "showlegend": legend, "line": {"color": "black", "width": 3},
+                   "name": _("this digit"), "showlegend": legend, "line": {"color": "black", "width": 3},
                    "marker": {"color": color, "size": 7, "line": {"color": "black", "width": 1}},
-                   "customdata": np.arange(1, T + 1), "hovertemplate": "step %{customdata}<extra>this digit</extra>",
+                   "customdata": np.arange(1, T + 1),
+                   "hovertemplate": _("step %{customdata}<extra>this digit</extra>"),
                    **where})
     traces.append({"type": "scatter", "x": selected[[0, -1], 0], "y": selected[[0, -1], 1], "mode": "text",
                    "showlegend": False, "text": ["t=1", f"t={T}"], "textposition": "top right",
@@ -318,9 +330,9 @@ def trajectory_figure(pca: dict, selected: np.ndarray, name: str = "", cell: str
     ex = pca["pca"]["explained"]
     return figure(_trajectory_traces(pca, selected, cell_color(name, cell)), {
         "height": 460, "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
-        "legend": {"title": {"text": "end point s_T of a"}},
-        "xaxis": {"title": {"text": f"component 1 ({ex[0]:.0%} of the variance)"}},
-        "yaxis": {"title": {"text": f"component 2 ({ex[1]:.0%} of the variance)"}}})
+        "legend": {"title": {"text": _("end point s_T of a")}},
+        "xaxis": {"title": {"text": _("component {k} ({share:.0%} of the variance)", k=1, share=ex[0])}},
+        "yaxis": {"title": {"text": _("component {k} ({share:.0%} of the variance)", k=2, share=ex[1])}}})
 
 
 def compare_trajectories_figure(models: list[tuple[str, str, dict, np.ndarray]], narrow: bool = False) -> go.Figure:
@@ -330,7 +342,7 @@ def compare_trajectories_figure(models: list[tuple[str, str, dict, np.ndarray]],
     domains = _columns([1.0] * n, [0.06] * (n - 1))
     rows = [[1 - (i + 1) / n + 0.06, 1 - i / n] for i in range(n)] if narrow else [[0.0, 1.0]] * n
     data, layout = [], {"height": 380 * n if narrow else 440, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-                        "legend": {"title": {"text": "end point s_T of a digit of class"}}, "annotations": []}
+                        "legend": {"title": {"text": _("end point s_T of a digit of class")}}, "annotations": []}
     if narrow:
         layout["legend"].update(orientation="h", y=-0.02, yanchor="top")
     for i, ((name, cell, pca, selected), dom, ydom) in enumerate(zip(models, domains, rows), start=1):
@@ -339,7 +351,8 @@ def compare_trajectories_figure(models: list[tuple[str, str, dict, np.ndarray]],
         ex = pca["pca"]["explained"]
         layout[f"xaxis{axis}"] = {"domain": [0.0, 1.0] if narrow else dom, "anchor": f"y{axis}"}
         layout[f"yaxis{axis}"] = {"anchor": f"x{axis}", "domain": ydom}
-        layout["annotations"].append({"text": f"{name}: components 1, 2 = {ex[0]:.0%}, {ex[1]:.0%} of the variance",
+        layout["annotations"].append({"text": _("{name}: components 1, 2 = {first:.0%}, {second:.0%} of the variance",
+                                                name=name, first=ex[0], second=ex[1]),
                                       "x": 0.5 if narrow else sum(dom) / 2, "y": ydom[1], "xref": "paper",
                                       "yref": "paper", "xanchor": "center", "yanchor": "bottom", "showarrow": False,
                                       "font": {"size": 12 if narrow else 14}})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnn_demo.i18n import _, ngettext
 from rnn_demo.plots import CELL_COLORS, LOG_AXIS, figure
 
 CHANCE = 0.1
@@ -46,30 +47,30 @@ def accuracy_vs_gap(summary: dict, labels: dict, extra: list[dict] | None = None
             data.append({"type": "scatter", "x": gaps + gaps[::-1], "y": list(s["max"]) + list(s["min"])[::-1],
                          "fill": "toself", "fillcolor": _rgba(color, 0.12), "line": {"width": 0},
                          "mode": "lines", "hoverinfo": "skip", "showlegend": False, "legendgroup": variant,
-                         "name": f"{name}: seeds' range"})
+                         "name": _("{name}: seeds' range", name=name)})
         data.append({"type": "scatter", "x": gaps, "y": list(s["mean"]), "mode": "lines+markers", "name": name,
                      "legendgroup": variant, "line": {"color": color, "dash": dash, "width": 2.5},
                      "marker": {"size": 7},
                      "customdata": [[n, lo, hi] for n, lo, hi in zip(s["seeds"], s["min"], s["max"])],
-                     "hovertemplate": f"{name}<br>gap %{{x}}: %{{y:.1%}} (mean of %{{customdata[0]}} seeds, "
-                                      "%{customdata[1]:.1%} to %{customdata[2]:.1%})<extra></extra>"})
+                     "hovertemplate": _("{name}<br>gap %{{x}}: %{{y:.1%}} (mean of %{{customdata[0]}} seeds, "
+                                        "%{{customdata[1]:.1%}} to %{{customdata[2]:.1%}})<extra></extra>", name=name)})
     for p in extra or []:
-        color, _ = style(p.get("variant", ""), p.get("cell", ""))
+        color, _dash = style(p.get("variant", ""), p.get("cell", ""))
         data.append({"type": "scatter", "x": [p["gap"]], "y": [p["acc"]], "mode": "markers", "name": p["name"],
                      "marker": {"symbol": "star", "size": 15, "color": color, "line": {"color": "#222", "width": 1}},
-                     "hovertemplate": f"{p['name']}<br>gap %{{x}}: %{{y:.1%}}<extra></extra>"})
+                     "hovertemplate": _("{name}<br>gap %{{x}}: %{{y:.1%}}<extra></extra>", name=p["name"])})
     gaps_all = sorted({g for s in summary.values() for g in s["gaps"]} | {p["gap"] for p in extra or []}) or [0]
     layout = {"height": height, "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
               "title": {"text": budget} if budget else None,
               # evenly spaced gaps (each about twice the last): a linear axis would crowd 0, 10 and 25 together
-              "xaxis": {"title": {"text": "gap: blank rows after the digit"}, "type": "category",
+              "xaxis": {"title": {"text": _("gap: blank rows after the digit")}, "type": "category",
                         "categoryorder": "array", "categoryarray": gaps_all},
-              "yaxis": {"title": {"text": "test accuracy"}, "range": [0, 1.02], "tickformat": ".0%"},
+              "yaxis": {"title": {"text": _("test accuracy")}, "range": [0, 1.02], "tickformat": ".0%"},
               "legend": _legend(height), "hovermode": "closest",
               "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": CHANCE, "y1": CHANCE,
                           "line": {"color": "#888", "dash": "dash", "width": 1}}],
               "annotations": [{"xref": "paper", "x": 0, "y": CHANCE, "yanchor": "bottom", "xanchor": "left",
-                               "text": "chance (10%)", "showarrow": False, "font": {"color": "#666", "size": 11}}]}
+                               "text": _("chance (10%)"), "showarrow": False, "font": {"color": "#666", "size": 11}}]}
     return figure(data, layout)
 
 
@@ -80,7 +81,8 @@ def _gap_shapes(gap: int, log: bool = False) -> tuple[list, list]:
     shape = {"type": "rect", "xref": "x", "yref": "paper", "x0": 28.5, "x1": 28 + gap + 0.5, "y0": 0, "y1": 1,
              "fillcolor": GAP_FILL, "line": {"width": 0}, "layer": "below"}
     note = {"xref": "x", "yref": "paper", "x": 28.5, "y": 1, "xanchor": "left", "yanchor": "bottom",
-            "text": f"the gap: {gap} blank rows", "showarrow": False, "font": {"size": 11, "color": "#555"}}
+            "text": ngettext("the gap: {n} blank row", "the gap: {n} blank rows", gap), "showarrow": False,
+            "font": {"size": 11, "color": "#555"}}
     return [shape], [note]
 
 
@@ -94,14 +96,16 @@ def through_gap(lines: list[dict], gap: int, y_title: str, title: str = "", heig
         y = np.asarray(ln["y"], float)
         data.append({"type": "scatter", "x": np.arange(1, y.size + 1), "y": y, "mode": "lines", "name": ln["name"],
                      "line": {"color": color, "dash": dash, "width": 2.2},
-                     "hovertemplate": f"{ln['name']}<br>step %{{x}}: %{{y:{'.1%' if percent else '.3g'}}}<extra></extra>"})
+                     "hovertemplate": _("{name}<br>step %{{x}}: %{{y:.1%}}<extra></extra>", name=ln["name"]) if percent
+                     else _("{name}<br>step %{{x}}: %{{y:.3g}}<extra></extra>", name=ln["name"])})
     shapes, notes = _gap_shapes(gap)
     if chance:
         shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": CHANCE, "y1": CHANCE,
                        "line": {"color": "#888", "dash": "dash", "width": 1}})
     layout = {"height": height, "margin": {"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
               "title": {"text": title} if title else None, "shapes": shapes, "annotations": notes,
-              "xaxis": {"title": {"text": "step t (rows 1-28: the digit; then the gap)"}, "range": [0.5, 28 + gap + 0.5]},
+              "xaxis": {"title": {"text": _("step t (rows 1-28: the digit; then the gap)")},
+                        "range": [0.5, 28 + gap + 0.5]},
               "yaxis": {"title": {"text": y_title}, "range": [0, 1.02], "tickformat": ".0%"} if percent
               else {"title": {"text": y_title}},
               "legend": _legend(height), "hovermode": "x unified"}
@@ -128,11 +132,11 @@ def gradient_through_gap(lines: list[dict], gap: int, title: str = "", height: i
                      "legendgroup": ln["name"]})
         data.append({"type": "scatter", "x": t, "y": clean(ln["median"]), "mode": "lines", "name": ln["name"],
                      "legendgroup": ln["name"], "line": {"color": color, "dash": dash, "width": 2.2},
-                     "hovertemplate": f"{ln['name']}<br>step %{{x}}: %{{y:.3g}}<extra></extra>"})
+                     "hovertemplate": _("{name}<br>step %{{x}}: %{{y:.3g}}<extra></extra>", name=ln["name"])})
     shapes, notes = _gap_shapes(gap)
     layout = {"height": height, "margin": {"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
               "title": {"text": title} if title else None, "shapes": shapes, "annotations": notes,
-              "xaxis": {"title": {"text": "step t"}, "range": [0.5, 28 + gap + 0.5]},
+              "xaxis": {"title": {"text": _("step t")}, "range": [0.5, 28 + gap + 0.5]},
               "yaxis": {**LOG_AXIS, "title": {"text": "‖dL/ds_t‖ / ‖dL/ds_T‖"}},
               "legend": _legend(height), "hovermode": "x unified"}
     return figure(data, layout)
@@ -148,15 +152,15 @@ def keep_figure(lines: list[dict], gap: int, height: int = 340) -> dict:
         k = np.asarray(ln["keep"], float)
         data.append({"type": "scatter", "x": np.arange(1, k.size + 1), "y": k, "mode": "lines", "name": ln["name"],
                      "line": {"color": color, "dash": dash, "width": 2.2}, "customdata": k ** gap,
-                     "hovertemplate": f"{ln['name']}<br>unit #%{{x}}: keeps %{{y:.3f}} per step, "
-                                      f"%{{customdata:.2g}} after {gap} steps<extra></extra>"})
+                     "hovertemplate": _("{name}<br>unit #%{{x}}: keeps %{{y:.3f}} per step, %{{customdata:.2g}} after "
+                                        "{gap} steps<extra></extra>", name=ln["name"], gap=gap)})
     shapes = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0.731, "y1": 0.731,
                "line": {"color": "#888", "dash": "dash", "width": 1}}]
     notes = [{"xref": "paper", "x": 1, "y": 0.731, "xanchor": "right", "yanchor": "bottom", "showarrow": False,
-              "text": "sigmoid(1) = 0.73: forget bias 1 before training", "font": {"size": 11, "color": "#666"}}]
+              "text": _("sigmoid(1) = 0.73: forget bias 1 before training"), "font": {"size": 11, "color": "#666"}}]
     layout = {"height": height, "margin": {"l": 60, "r": 20, "t": 30, "b": 50}, "shapes": shapes, "annotations": notes,
-              "xaxis": {"title": {"text": "units, from the one that keeps most"}},
-              "yaxis": {"title": {"text": "kept per step in the gap"}, "range": [0, 1.02]},
+              "xaxis": {"title": {"text": _("units, from the one that keeps most")}},
+              "yaxis": {"title": {"text": _("kept per step in the gap")}, "range": [0, 1.02]},
               "legend": _legend(height), "hovermode": "x unified"}
     return figure(data, layout)
 
@@ -172,13 +176,13 @@ def learning_figure(curves: dict, labels: dict, gap: int, height: int = 320) -> 
             data.append({"type": "scatter", "x": c["steps"] + c["steps"][::-1], "y": c["max"] + c["min"][::-1],
                          "fill": "toself", "fillcolor": _rgba(color, 0.12), "line": {"width": 0}, "mode": "lines",
                          "hoverinfo": "skip", "showlegend": False, "legendgroup": variant,
-                         "name": f"{name}: seeds' range"})
+                         "name": _("{name}: seeds' range", name=name)})
         data.append({"type": "scatter", "x": c["steps"], "y": c["mean"], "mode": "lines+markers", "name": name,
                      "legendgroup": variant, "line": {"color": color, "dash": dash, "width": 2.2},
-                     "hovertemplate": f"{name}<br>step %{{x}}: %{{y:.1%}}<extra></extra>"})
+                     "hovertemplate": _("{name}<br>step %{{x}}: %{{y:.1%}}<extra></extra>", name=name)})
     layout = {"height": height, "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
-              "title": {"text": f"During training, gap {gap}"},
-              "xaxis": {"title": {"text": "training step"}}, "yaxis": {"title": {"text": "test accuracy"},
-                                                                         "range": [0, 1.02], "tickformat": ".0%"},
+              "title": {"text": _("During training, gap {gap}", gap=gap)},
+              "xaxis": {"title": {"text": _("training step")}},
+              "yaxis": {"title": {"text": _("test accuracy")}, "range": [0, 1.02], "tickformat": ".0%"},
               "legend": _legend(height), "hovermode": "x unified"}
     return figure(data, layout)

@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 
 from rnn_demo.plots import (CLASS_COLORS, DIGIT_SCALE, FONT, LOG_AXIS, STATE_RANGE, STATE_SCALE, TEMPLATE,
                             animation_controls)
+from rnn_demo.i18n import _
 
 GRID = "#e5e5e5"
 
@@ -37,13 +38,15 @@ def smooth(values, window: int | None = None) -> np.ndarray:
 def param_label(name: str) -> str:
     """torch's parameter name -> the seed's plain name, e.g. rnn.weight_hh_l0 -> 'W_h (layer 1)'."""
     if name.startswith("readout."):
-        return "read-out W_l" if name.endswith("weight") else "read-out b_l"
-    kind, _, rest = name.removeprefix("rnn.").partition("_l")
+        return _("read-out W_l") if name.endswith("weight") else _("read-out b_l")
+    kind, _sep, rest = name.removeprefix("rnn.").partition("_l")
     layer, reverse = rest.removesuffix("_reverse"), rest.endswith("_reverse")
-    base = {"weight_ih": "W_x", "weight_hh": "W_h", "bias_ih": "b (input)", "bias_hh": "b (state)"}.get(kind)
+    base = {"weight_ih": "W_x", "weight_hh": "W_h", "bias_ih": _("b (input)"), "bias_hh": _("b (state)")}.get(kind)
     if base is None or not layer.isdigit():
         return name
-    return f"{base} layer {int(layer) + 1}" + (" backward" if reverse else "")
+    if reverse:
+        return _("{weight} layer {n} backward", weight=base, n=int(layer) + 1)
+    return _("{weight} layer {n}", weight=base, n=int(layer) + 1)
 
 
 # --- Train page ---------------------------------------------------------------------------
@@ -57,19 +60,19 @@ def training_curves(loss, batch_acc, evals, total: int | None = None) -> go.Figu
     ev = [e for e in evals if e.get("test_acc") is not None]
     span = [0, max(total or 0, loss.size, 1)]
     fig = go.Figure([
-        go.Scatter(x=steps, y=loss, mode="lines", line=dict(color="#9ecae1", width=1), name="loss per batch"),
+        go.Scatter(x=steps, y=loss, mode="lines", line=dict(color="#9ecae1", width=1), name=_("loss per batch")),
         go.Scatter(x=steps, y=smooth(loss), mode="lines", line=dict(color="#1f77b4", width=2),
-                   name="loss, running mean"),
+                   name=_("loss, running mean")),
         go.Scatter(x=steps, y=smooth(batch_acc), mode="lines", line=dict(color="#ff7f0e", width=2),
-                   name="accuracy on training batches, running mean", xaxis="x2", yaxis="y2"),
+                   name=_("accuracy on training batches, running mean"), xaxis="x2", yaxis="y2"),
         go.Scatter(x=np.array([e["step"] for e in ev]), y=np.array([e["test_acc"] for e in ev]), mode="lines+markers",
-                   line=dict(color="#2ca02c", width=2), name="accuracy on the test digits", xaxis="x2", yaxis="y2"),
+                   line=dict(color="#2ca02c", width=2), name=_("accuracy on the test digits"), xaxis="x2", yaxis="y2"),
     ])
     fig.update_layout(
-        xaxis=dict(domain=[0, 0.45], range=span, title_text="step", gridcolor=GRID),
-        yaxis=dict(rangemode="tozero", title_text="loss (cross-entropy)", gridcolor=GRID),
-        xaxis2=dict(domain=[0.55, 1], range=span, title_text="step", gridcolor=GRID, anchor="y2"),
-        yaxis2=dict(range=[0, 1.02], tickformat=".0%", title_text="accuracy", gridcolor=GRID, anchor="x2"))
+        xaxis=dict(domain=[0, 0.45], range=span, title_text=_("step"), gridcolor=GRID),
+        yaxis=dict(rangemode="tozero", title_text=_("loss (cross-entropy)"), gridcolor=GRID),
+        xaxis2=dict(domain=[0.55, 1], range=span, title_text=_("step"), gridcolor=GRID, anchor="y2"),
+        yaxis2=dict(range=[0, 1.02], tickformat=".0%", title_text=_("accuracy"), gridcolor=GRID, anchor="x2"))
     return _layout(fig, height=340)
 
 
@@ -80,11 +83,11 @@ def grad_norm_steps(grad_norm, clip: float = 0.0, total: int | None = None) -> g
     steps = np.arange(1, g.size + 1)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=steps, y=np.where(np.isfinite(g) & (g > 0), g, np.nan), mode="lines",
-                             line=dict(color="#7f7f7f", width=1), name="gradient norm ||g|| (before clipping)"))
+                             line=dict(color="#7f7f7f", width=1), name=_("gradient norm ||g|| (before clipping)")))
     if clip and clip > 0:
-        fig.add_hline(y=clip, line=dict(color="#d62728", dash="dash"), annotation_text=f"clip at {clip:g}",
+        fig.add_hline(y=clip, line=dict(color="#d62728", dash="dash"), annotation_text=_("clip at {clip:g}", clip=clip),
                       annotation_position="top right")
-    fig.update_xaxes(title_text="step", range=[0, max(total or 0, g.size, 1)], gridcolor=GRID)
+    fig.update_xaxes(title_text=_("step"), range=[0, max(total or 0, g.size, 1)], gridcolor=GRID)
     fig.update_yaxes(LOG_AXIS, title_text="||g||", gridcolor=GRID)
     return _layout(fig, height=280, showlegend=True)
 
@@ -105,16 +108,16 @@ def weight_summaries(param_summaries: list[dict]) -> go.Figure:
         first = k == 0
         fig.add_trace(go.Scatter(x=epochs + epochs[::-1], y=(mean + std).tolist() + (mean - std)[::-1].tolist(),
                                  fill="toself", fillcolor="rgba(31,119,180,0.15)", line=dict(width=0),
-                                 name="mean ± std", showlegend=first, hoverinfo="skip"), r, c)
+                                 name=_("mean ± std"), showlegend=first, hoverinfo="skip"), r, c)
         fig.add_trace(go.Scatter(x=epochs, y=mean.tolist(), mode="lines+markers", line=dict(color="#1f77b4"),
-                                 name="mean", showlegend=first), r, c)
+                                 name=_("mean"), showlegend=first), r, c)
         fig.add_trace(go.Scatter(x=epochs, y=get("min"), mode="lines", line=dict(color="#7f7f7f", dash="dot"),
-                                 name="min", showlegend=first), r, c)
+                                 name=_("min"), showlegend=first), r, c)
         fig.add_trace(go.Scatter(x=epochs, y=get("max"), mode="lines", line=dict(color="#333333", dash="dash"),
-                                 name="max", showlegend=first), r, c)
-    fig.update_xaxes(title_text="epoch", gridcolor=GRID)
+                                 name=_("max"), showlegend=first), r, c)
+    fig.update_xaxes(title_text=_("epoch"), gridcolor=GRID)
     fig.update_yaxes(gridcolor=GRID)
-    _layout(fig, title="solid: mean · band: mean ± one std · dotted: min · dashed: max", height=270 * rows + 60,
+    _layout(fig, title=_("solid: mean · band: mean ± one std · dotted: min · dashed: max"), height=270 * rows + 60,
             showlegend=False)
     fig.update_layout(margin=dict(t=90))
     return fig
@@ -130,7 +133,7 @@ def weight_histogram_animation(param_summaries: list[dict], name: str, max_frame
         keep = np.unique(np.linspace(0, len(snaps) - 1, max_frames).round().astype(int))
         snaps = [snaps[i] for i in keep]
     if not snaps:
-        raise ValueError(f"no summaries recorded for {name}")
+        raise ValueError(_("no summaries recorded for {name}", name=name))
     lo = min(s["params"][name]["min"] for s in snaps)
     hi = max(s["params"][name]["max"] for s in snaps)
     ymax = max(max(s["params"][name]["hist"]) for s in snaps)
@@ -139,18 +142,20 @@ def weight_histogram_animation(param_summaries: list[dict], name: str, max_frame
         p = s["params"][name]
         e = np.asarray(p["edges"], float)
         return go.Bar(x=((e[:-1] + e[1:]) / 2).tolist(), y=p["hist"], width=(np.diff(e) * 0.95).tolist(),
-                      marker_color="#1f77b4", name=f"epoch {s['epoch']}",
-                      hovertemplate="value %{x:.3g}: %{y} weights<extra></extra>")
+                      marker_color="#1f77b4", name=_("epoch {epoch}", epoch=s["epoch"]),
+                      hovertemplate=_("value %{x:.3g}: %{y} weights<extra></extra>"))
 
-    label = lambda s: f"epoch {s['epoch']} (step {s['step']})"  # noqa: E731
+    def label(s) -> str:  # a frame's name, and its label: the page's language (frames are named per figure)
+        return _("epoch {epoch} (step {step})", epoch=s["epoch"], step=s["step"])
     fig = go.Figure(data=[bars(snaps[0])], frames=[go.Frame(data=[bars(s)], name=label(s)) for s in snaps])
     span = (hi - lo) or 1.0
-    fig.update_xaxes(range=[lo - 0.05 * span, hi + 0.05 * span], title_text=f"value of {param_label(name)}",
-                     gridcolor=GRID)
-    fig.update_yaxes(range=[0, ymax * 1.1], title_text="how many weights", gridcolor=GRID)
+    fig.update_xaxes(range=[lo - 0.05 * span, hi + 0.05 * span],
+                     title_text=_("value of {weight}", weight=param_label(name)), gridcolor=GRID)
+    fig.update_yaxes(range=[0, ymax * 1.1], title_text=_("how many weights"), gridcolor=GRID)
     play, slider = animation_controls([label(s) for s in snaps], [f"{s['epoch']}" for s in snaps], frame_ms=600,
                                       play_y=-0.25, slider_x=0.15, slider_y=-0.15, transition_ms=200)
-    return _layout(fig, title=f"{param_label(name)}: {label(snaps[0])} … {label(snaps[-1])}", height=380,
+    return _layout(fig, title=_("{weight}: {first} … {last}", weight=param_label(name), first=label(snaps[0]),
+                                last=label(snaps[-1])), height=380,
                    updatemenus=[play], sliders=[slider], showlegend=False)
 
 
@@ -159,7 +164,7 @@ def weight_histogram_animation(param_summaries: list[dict], name: str, max_frame
 def overlaid_curves(histories: dict[str, dict], colors: dict[str, str]) -> go.Figure:
     """Several models' training: test accuracy at each evaluation and the loss averaged over each
     epoch, against epochs (models trained with different batch sizes line up by epoch)."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("test accuracy", "training loss (epoch mean)"),
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(_("test accuracy"), _("training loss (epoch mean)")),
                         horizontal_spacing=0.1)
     for name, h in histories.items():
         color = colors.get(name)
@@ -174,7 +179,7 @@ def overlaid_curves(histories: dict[str, dict], colors: dict[str, str]) -> go.Fi
             x = [min((i + 1) * spe, loss.size) / spe for i in range(n)]
             fig.add_trace(go.Scatter(x=x, y=means, mode="lines+markers", name=name, legendgroup=name,
                                      showlegend=False, line=dict(color=color)), 1, 2)
-    fig.update_xaxes(title_text="epoch", gridcolor=GRID)
+    fig.update_xaxes(title_text=_("epoch"), gridcolor=GRID)
     fig.update_yaxes(tickformat=".0%", gridcolor=GRID, row=1, col=1)
     fig.update_yaxes(LOG_AXIS, gridcolor=GRID, row=1, col=2)
     _layout(fig, height=380)
@@ -192,10 +197,11 @@ def confusion_matrix(cm, title: str = "") -> go.Figure:
     fig = go.Figure(go.Heatmap(z=frac.tolist(), x=list(range(10)), y=list(range(10)), colorscale="Blues",
                                zmin=0, zmax=1, text=text, texttemplate="%{text}", textfont={"size": 11},
                                customdata=cm.tolist(),
-                               hovertemplate="true %{y}, answered %{x}: %{customdata} digits (%{z:.1%})<extra></extra>",
+                               hovertemplate=_("true %{y}, answered %{x}: %{customdata} digits (%{z:.1%})"
+                                               "<extra></extra>"),
                                showscale=False))
-    fig.update_xaxes(title_text="model's answer", dtick=1, range=[-0.5, 9.5])
-    fig.update_yaxes(title_text="true digit", dtick=1, range=[9.5, -0.5])
+    fig.update_xaxes(title_text=_("model's answer"), dtick=1, range=[-0.5, 9.5])
+    fig.update_yaxes(title_text=_("true digit"), dtick=1, range=[9.5, -0.5])
     fig = _layout(fig, title=title, height=340)
     fig.update_layout(margin=dict(l=45, r=10, t=40, b=40), font=dict(size=11))
     return fig
@@ -205,11 +211,12 @@ def per_class_accuracy(accs: dict[str, np.ndarray], colors: dict[str, str]) -> g
     """Grouped bars: each model's accuracy on each digit class."""
     fig = go.Figure([go.Bar(x=list(range(10)), y=np.asarray(a, float).tolist(), name=name,
                             marker_color=colors.get(name),
-                            hovertemplate="digit %{x}: %{y:.1%}<extra>" + name + "</extra>")
+                            hovertemplate=_("digit %{{x}}: %{{y:.1%}}<extra>{name}</extra>", name=name))
                      for name, a in accs.items()])
     lows = [float(np.min(a)) for a in accs.values()] or [0.0]
-    fig.update_xaxes(title_text="true digit", dtick=1)
-    fig.update_yaxes(title_text="accuracy", tickformat=".0%", range=[max(0.0, min(lows) - 0.05), 1.0], gridcolor=GRID)
+    fig.update_xaxes(title_text=_("true digit"), dtick=1)
+    fig.update_yaxes(title_text=_("accuracy"), tickformat=".0%", range=[max(0.0, min(lows) - 0.05), 1.0],
+                     gridcolor=GRID)
     return _layout(fig, height=320, barmode="group")
 
 
@@ -220,11 +227,11 @@ def when_it_knows(curves: dict[str, np.ndarray], colors: dict[str, str]) -> go.F
         c = np.asarray(c, float)
         fig.add_trace(go.Scatter(x=np.arange(1, c.size + 1).tolist(), y=c.tolist(), mode="lines+markers", name=name,
                                  line=dict(color=colors.get(name)),
-                                 hovertemplate="after row %{x}: %{y:.1%}<extra>" + name + "</extra>"))
-    fig.add_hline(y=0.1, line=dict(color="#999999", dash="dot"), annotation_text="chance (10%)",
+                                 hovertemplate=_("after row %{{x}}: %{{y:.1%}}<extra>{name}</extra>", name=name)))
+    fig.add_hline(y=0.1, line=dict(color="#999999", dash="dot"), annotation_text=_("chance (10%)"),
                   annotation_position="bottom right")
-    fig.update_xaxes(title_text="rows read (time step t)", range=[0.5, 28.5], dtick=2, gridcolor=GRID)
-    fig.update_yaxes(title_text="mean P(true digit)", tickformat=".0%", range=[0, 1.02], gridcolor=GRID)
+    fig.update_xaxes(title_text=_("rows read (time step t)"), range=[0.5, 28.5], dtick=2, gridcolor=GRID)
+    fig.update_yaxes(title_text=_("mean P(true digit)"), tickformat=".0%", range=[0, 1.02], gridcolor=GRID)
     return _layout(fig, height=340)
 
 
@@ -241,8 +248,9 @@ def grad_through_time(curves: dict[str, dict], colors: dict[str, str]) -> go.Fig
                                  line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name))
         fig.add_trace(go.Scatter(x=t.tolist(), y=med.tolist(), mode="lines+markers", name=name, legendgroup=name,
                                  line=dict(color=color),
-                                 hovertemplate="row %{x}: %{y:.3g} × the last row's<extra>" + name + "</extra>"))
-    fig.update_xaxes(title_text="time step t (row)", gridcolor=GRID)
+                                 hovertemplate=_("row %{{x}}: %{{y:.3g}} × the last row's<extra>{name}</extra>",
+                                                 name=name)))
+    fig.update_xaxes(title_text=_("time step t (row)"), gridcolor=GRID)
     fig.update_yaxes(LOG_AXIS, title_text="||dL/ds_t|| ÷ ||dL/ds_T||", gridcolor=GRID)
     return _layout(fig, height=360)
 
@@ -263,16 +271,16 @@ def two_models_reading(rows, traces: dict[str, dict], label: int | None = None, 
     rows = np.asarray(rows, float)
     names = list(traces)
     n, T = len(names), rows.shape[0]
-    titles = [x for nm in names for x in (f"{nm}: s_t (units × steps)", f"{nm}: P(digit)")]
+    titles = [x for nm in names for x in (_("{name}: s_t (units × steps)", name=nm), _("{name}: P(digit)", name=nm))]
     if narrow:
         fig = make_subplots(rows=n + 1, cols=2, column_widths=[0.62, 0.38], row_heights=[1.2] + [1.0] * n,
                             specs=[[{"colspan": 2}, None]] + [[{}, {}] for _ in range(n)],
-                            subplot_titles=["the digit", *titles], horizontal_spacing=0.17, vertical_spacing=0.09)
+                            subplot_titles=[_("the digit"), *titles], horizontal_spacing=0.17, vertical_spacing=0.09)
         cell = lambda k, col: (k + 2, col - 1)  # noqa: E731  model k's panel in column 2 (states) or 3 (bars)
     else:
         fig = make_subplots(rows=n, cols=3, column_widths=[0.22, 0.5, 0.28],
                             specs=[[{"rowspan": n}, {}, {}]] + [[None, {}, {}] for _ in range(n - 1)],
-                            subplot_titles=["the digit", *titles], horizontal_spacing=0.06, vertical_spacing=0.12)
+                            subplot_titles=[_("the digit"), *titles], horizontal_spacing=0.06, vertical_spacing=0.12)
         cell = lambda k, col: (k + 1, col)  # noqa: E731
 
     states = {nm: np.asarray(traces[nm]["states"], np.float32).T for nm in names}  # (D*H, T)
@@ -299,9 +307,11 @@ def two_models_reading(rows, traces: dict[str, dict], label: int | None = None, 
         fig.add_trace(go.Heatmap(z=last[1 + 2 * k]["z"], x=np.arange(1, T + 1), y=np.arange(1, states[nm].shape[0] + 1),
                                  colorscale=STATE_SCALE, zmin=STATE_RANGE[0], zmax=STATE_RANGE[1], showscale=k == 0,
                                  colorbar=dict(title="s", len=0.4, y=0.75, thickness=12) if k == 0 else None,
-                                 hovertemplate="step %{x}, unit %{y}: %{z:.3f}<extra>" + nm + "</extra>"), *cell(k, 2))
+                                 hovertemplate=_("step %{{x}}, unit %{{y}}: %{{z:.3f}}<extra>{name}</extra>", name=nm)),
+                      *cell(k, 2))
         fig.add_trace(go.Bar(x=np.arange(10), y=last[2 + 2 * k]["y"], marker_color=last[2 + 2 * k]["marker"]["color"],
-                             showlegend=False, hovertemplate="digit %{x}: %{y:.1%}<extra>" + nm + "</extra>"), *cell(k, 3))
+                             showlegend=False, hovertemplate=_("digit %{{x}}: %{{y:.1%}}<extra>{name}</extra>", name=nm)),
+                      *cell(k, 3))
     # Frames carry only what moves (traces 1.. after the digit); Plotly merges them into the
     # traces. Plain dicts: validating 28 frames of heat maps through graph_objects takes seconds.
     frames = [{"data": at_step(t), "name": str(t + 1), "traces": list(range(1, 2 + 2 * n))} for t in range(T)]
@@ -309,14 +319,14 @@ def two_models_reading(rows, traces: dict[str, dict], label: int | None = None, 
     fig.update_yaxes(range=[27.5, -0.5], showticklabels=False, scaleanchor="x", constrain="domain", row=1, col=1)
     fig.update_xaxes(range=[-0.5, 27.5], showticklabels=False, constrain="domain", row=1, col=1)
     for k in range(n):
-        fig.update_xaxes(title_text="step t" if k == n - 1 else None, range=[0.5, T + 0.5], row=cell(k, 2)[0],
+        fig.update_xaxes(title_text=_("step t") if k == n - 1 else None, range=[0.5, T + 0.5], row=cell(k, 2)[0],
                          col=cell(k, 2)[1])
         fig.update_yaxes(showticklabels=False, row=cell(k, 2)[0], col=cell(k, 2)[1])
         fig.update_xaxes(dtick=1 if not narrow else 3, row=cell(k, 3)[0], col=cell(k, 3)[1])
         fig.update_yaxes(range=[0, 1], tickformat=".0%", row=cell(k, 3)[0], col=cell(k, 3)[1])
     steps = [str(t + 1) for t in range(T)]
-    play, slider = animation_controls(steps, steps, frame_ms=250, active=T - 1, prefix="rows read: ")
-    title = f"the same digit (true label {label})" if label is not None else "the same digit"
+    play, slider = animation_controls(steps, steps, frame_ms=250, active=T - 1, prefix=_("rows read: "))
+    title = _("the same digit (true label {label})", label=label) if label is not None else _("the same digit")
     _layout(fig, title=title, height=(230 * (n + 1) + 140) if narrow else 260 * n + 120, updatemenus=[play],
             sliders=[slider], showlegend=False)
     if narrow:
