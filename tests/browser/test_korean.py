@@ -108,6 +108,22 @@ def test_the_draw_pad_speaks_korean(page):
     expect(page.locator("canvas.pad-canvas")).to_have_attribute("aria-label", "그림판: 숫자를 그리세요")
 
 
+def test_a_drawn_digit_is_answered_in_korean(page):
+    """The Draw page after a drawing: the answers, the warnings and every figure in Korean."""
+    from tests.browser.test_draw import SEVEN, draw, wait_for_prediction
+    page.goto(f"{page.app_url}/Draw?lang=ko")
+    page.get_by_text("캔버스가 비어 있습니다").wait_for(timeout=60_000)
+    draw(page, SEVEN)
+    assert wait_for_prediction(page)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4", timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=ARTIFACTS / "ko_draw_seven.png", full_page=True)
+    sure = page.locator('[data-testid="stMetricDelta"]').first.inner_text()
+    assert sure.startswith("확신도"), sure
+    text = page.evaluate(VISIBLE_TEXT)
+    assert not english_runs(text), english_runs(text)
+
+
 def main_title(page) -> str:
     return page.locator('[data-testid="stMain"] h1').first.inner_text()
 
