@@ -108,3 +108,11 @@ def test_messages_cached_with_text_are_kept_per_language(user_models):
     note_en = " ".join(c.value for c in english.caption if "broken" in c.value)
     note_ko = " ".join(c.value for c in korean.caption if "broken" in c.value)
     assert note_en.startswith("Not offered") and hangul(note_ko) and not note_ko.startswith("Not offered")
+
+
+def test_a_deferred_download_is_made_in_the_language_of_its_page():
+    """A download button's function runs after its page's run: `ui.in_language` gives it that
+    page's language and leaves the caller's as it was."""
+    i18n.set_language("en")
+    assert ui.in_language("ko", lambda: (i18n.language(), i18n._("Clear"))) == ("ko", "지우기")
+    assert i18n.language() == "en"

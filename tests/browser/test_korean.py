@@ -149,3 +149,16 @@ def test_the_language_survives_a_page_switch_and_the_switch_turns_it_back(page):
     page.wait_for_url(re.compile(r"/Compare"), timeout=30_000)
     settle(page, "Compare")
     assert main_title(page).startswith("Compare models")
+
+
+def test_a_korean_browser_gets_korean_without_lang(browser, app_url):
+    """No ?lang= in the address: the browser's own language (st.context.locale) decides."""
+    context = browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    try:
+        tab.goto(app_url)
+        settle(tab, "")
+        assert main_title(tab).startswith("RNN Explorer: 순환 신경망")
+        tab.wait_for_function("new URLSearchParams(location.search).get('lang') === 'ko'", timeout=30_000)
+    finally:
+        context.close()
