@@ -534,8 +534,8 @@ def gradient_curves(name: str, at_init: bool = False, n: int | None = None) -> d
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _gradient_experiment(source: str, version: tuple | None, rho: float | None, activation: str,
-                         sequence: str, extra: int, n: int, seed: int, lang: str):
-    # lang: the result's notes are sentences, kept in the language they were made in
+                         sequence: str, extra: int, n: int, seed: int):
+    # No language in the key: the result's notes are translated when read (gradients.NormCurve.notes)
     from rnn_demo import gradients
 
     digits = sample()
@@ -555,8 +555,7 @@ def gradient_experiment(source: str, rho: float | None, activation: str, sequenc
     W_h rescaled to spectral radius rho (None keeps it)."""
     version = None if source == "fresh" else model_version(source)
     with st.spinner(_("Backpropagating through time…")):
-        return _gradient_experiment(source, version, rho, activation, sequence, extra, n or GRADIENT_DIGITS, seed,
-                                    i18n.language())
+        return _gradient_experiment(source, version, rho, activation, sequence, extra, n or GRADIENT_DIGITS, seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
