@@ -6,6 +6,14 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONUNBUFFERED=1 \
     RNN_DEMO_USER_MODELS=/shared/user_models
 
+# A Korean font for the one picture the server paints itself, the Hidden states GIF with its titles
+# (rnn_demo/export.py looks for it); the pages and their figures are drawn by the learner's browser.
+# Debian's current fonts-nanum whatever its version (a font, not code; hadolint's DL3008 pins versions).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-nanum \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN useradd --create-home --uid 10001 app \
     && mkdir -p /shared/user_models /shared/runs \
     && chown app:app /shared/user_models /shared/runs

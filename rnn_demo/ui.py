@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import contextvars
 import functools
 import gc
 import os
@@ -17,39 +18,102 @@ from pathlib import Path
 
 import streamlit as st
 
-from rnn_demo import checkpoints, data, store
+from rnn_demo import checkpoints, data, i18n, store
+from rnn_demo.i18n import N_, _, ngettext
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_DIR = ROOT / "models"
 USER_DIR = Path(os.environ.get("RNN_DEMO_USER_MODELS", ROOT / "user_models"))
 SHIPPED = ("rnn", "lstm", "gru", "birnn")  # the order pages offer them in
 
-# Pages, in the order the home page lists them: (file, title, one line on what it shows).
+# Pages, in the order the home page lists them: (file, title, one line on what it shows), in
+# English; `pages()` gives them in the session's language.
 PAGES = [
     # Titles match the names Streamlit derives from the file names, so the sidebar reads the same
-    # whether a page is first opened from the home page or by its own URL.
-    ("pages/1_Hidden_states.py", "Hidden states", "watch s_t evolve row by row as the network reads a digit"),
-    ("pages/2_Gradient_flow.py", "Gradient flow", "see gradients vanish or explode through time"),
-    ("pages/3_Draw.py", "Draw", "draw with the mouse and get live predictions from every model"),
-    ("pages/4_Train.py", "Train", "train an RNN, LSTM or GRU in the browser and watch the curves"),
-    ("pages/5_Compare.py", "Compare", "RNN vs LSTM side by side: accuracy, confidence over time, gradients"),
-    ("pages/6_Memory.py", "Memory", "how long can it remember? digits followed by a gap of blank rows"),
+    # whether a page is first opened from the home page or by its own URL (the page's URL path
+    # comes from the file name, whatever the language).
+    ("pages/1_Hidden_states.py", N_("Hidden states"), N_("watch s_t evolve row by row as the network reads a digit")),
+    ("pages/2_Gradient_flow.py", N_("Gradient flow"), N_("see gradients vanish or explode through time")),
+    ("pages/3_Draw.py", N_("Draw"), N_("draw with the mouse and get live predictions from every model")),
+    ("pages/4_Train.py", N_("Train"), N_("train an RNN, LSTM or GRU in the browser and watch the curves")),
+    ("pages/5_Compare.py", N_("Compare"), N_("RNN vs LSTM side by side: accuracy, confidence over time, gradients")),
+    ("pages/6_Memory.py", N_("Memory"), N_("how long can it remember? digits followed by a gap of blank rows")),
 ]
 
 
-
 def pages() -> list[tuple[str, str, str]]:
-    """The entries of PAGES whose file is there."""
-    return [entry for entry in PAGES if (ROOT / entry[0]).exists()]
+    """The entries of PAGES whose file is there, title and blurb in the session's language."""
+    return [(path, _(title), _(blurb)) for path, title, blurb in PAGES if (ROOT / path).exists()]
 
 
 # Session-state keys shared between pages.
 DRAWN_DIGIT = "drawn_digit"  # uint8 (28, 28) array: the last digit drawn on the Draw page
 
 
+# --- Language ------------------------------------------------------------------------------
+# The session's language lives in three places that must agree: the URL (`?lang=ko`, so a
+# teacher can share a Korean link), the session state (Streamlit may drop the query string when
+# the sidebar switches pages) and the i18n context variable that `_()` reads during a run.
+
+LANG = "lang"  # the URL's query parameter and the session-state key
+_LANG_SWITCH = "lang_switch"  # the sidebar switch's widget key (a widget's own state dies with its page)
+
+
+def choose_language() -> str:
+    """Set this run's language and return it: the URL's `?lang=` when it names a language we
+    have, else the session's earlier choice, else the browser's language, else English. Anything
+    else in `?lang=` (a typo, a hostile value) means English and is never shown back. Called by
+    app.py before the navigation is built, so that the sidebar's page titles are translated."""
+    asked = st.query_params.get(LANG)
+    if asked is not None:
+        code = i18n.normalise(asked) or i18n.DEFAULT
+    else:
+        code = i18n.normalise(st.session_state.get(LANG)) or _browser_language() or i18n.DEFAULT
+    st.session_state[LANG] = code
+    if st.query_params.get(LANG) != code:
+        st.query_params[LANG] = code
+    return i18n.set_language(code)
+
+
+def _browser_language() -> str | None:
+    try:
+        return i18n.normalise(st.context.locale)
+    except Exception:  # no browser behind this run (AppTest, bare mode)
+        return None
+
+
+def keep_language() -> None:
+    """Set the session's language in a run that skipped `setup`: a fragment's own rerun
+    (`st.fragment(run_every=...)`) runs in a fresh thread, where `_()` would read English."""
+    i18n.set_language(st.session_state.get(LANG))
+
+
+def _switched() -> None:
+    code = (i18n.normalise(st.session_state.get(_LANG_SWITCH)) or i18n.normalise(st.session_state.get(LANG))
+            or i18n.DEFAULT)
+    st.session_state[LANG] = code
+    st.query_params[LANG] = code
+
+
+def language_switch() -> None:
+    """The sidebar's language switch; a change is kept in the session and in the URL."""
+    code = i18n.language()
+    st.session_state[_LANG_SWITCH] = code  # shows the language this run uses, whatever the widget held
+    st.sidebar.segmented_control("Language / 언어", list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get,
+                                 key=_LANG_SWITCH, on_change=_switched, required=True,
+                                 label_visibility="collapsed")
+
+
 def setup(title: str) -> None:
-    """Call first on every page."""
-    st.set_page_config(page_title=f"{title} · RNN Explorer", page_icon="🔁", layout="wide")
+    """Call first on every page, with its title in English (translated here)."""
+    choose_language()
+    st.set_page_config(page_title=f"{_(title)} · RNN Explorer", page_icon="🔁", layout="wide")
+    language_switch()
+    if i18n.language() == "ko":
+        # Korean wraps between words, as it is written, not between any two syllables (a title's
+        # last syllable alone on a line); a long token may still break rather than overflow a phone.
+        st.html("<style>[data-testid='stMain'] *, [data-testid='stSidebar'] * "
+                "{word-break: keep-all !important; overflow-wrap: anywhere;}</style>")
     _once_per_server()
 
 
@@ -131,20 +195,24 @@ def model_paths() -> dict[str, Path]:
     """Name -> checkpoint file of every model that loads: shipped models first (fixed order),
     then the user's. The folders are listed again only when they change, and each file is read
     and checked once per version (`_read`), so a page may ask many times per run."""
-    return dict(_sorted_out(_stamps())[0])
+    return dict(_sorted(_stamps())[0])
 
 
 def unreadable_models() -> dict[str, str]:
     """Name -> why, for every checkpoint file in the model folders that cannot be used."""
-    return dict(_sorted_out(_stamps())[1])
+    return dict(_sorted(_stamps())[1])
 
 
 def _stamps() -> tuple:
     return tuple((n, *_version(p)) for n, p in _all_paths().items())
 
 
+def _sorted(stamps: tuple) -> tuple[dict[str, Path], dict[str, str]]:
+    return _sorted_out(stamps, i18n.language())  # the reasons are sentences: one list per language
+
+
 @functools.lru_cache(maxsize=8)
-def _sorted_out(stamps: tuple) -> tuple[dict[str, Path], dict[str, str]]:
+def _sorted_out(stamps: tuple, lang: str) -> tuple[dict[str, Path], dict[str, str]]:
     usable, unusable = {}, {}
     for name, path, stamp in stamps:
         why = _problem(Path(path), stamp)
@@ -163,10 +231,10 @@ def _problem(path: Path, stamp: str) -> str | None:
     except store.BadName:
         named_well = False
     if not named_well:
-        return (f"{path.name}: its file name has characters a model name cannot have (only letters, digits, "
-                "'-' and '_'); rename the file to use it.")
+        return _("{file}: its file name has characters a model name cannot have (only letters, digits, "
+                 "'-' and '_'); rename the file to use it.", file=path.name)
     found = _read(str(path), stamp)
-    return found if isinstance(found, str) else None
+    return _why(str(path), stamp, i18n.language()) if isinstance(found, str) else None
 
 
 def _all_paths() -> dict[str, Path]:
@@ -201,17 +269,32 @@ def _version(path: Path) -> tuple[str, str]:
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _read(path: str, stamp: str) -> checkpoints.Checkpoint | str:
-    """The checkpoint, or why it cannot be used (kept, so a bad file is read once, not per rerun)."""
+    """The checkpoint, or why it cannot be used (kept, so a bad file is read once, not per rerun;
+    the reason in the language of the session that read it first: show `_why` instead)."""
     try:
         return checkpoints.load(path)
     except checkpoints.CheckpointError as exc:
         return str(exc)
 
 
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _why(path: str, stamp: str, lang: str) -> str:
+    """Why a file that `_read` refused cannot be used, in one language: the file is checked again
+    in that language (a refusal costs a fraction of a second), once per version and language."""
+    found = _read(path, stamp)
+    if not isinstance(found, str):
+        return ""
+    try:
+        checkpoints.load(path)
+    except checkpoints.CheckpointError as exc:
+        return str(exc)
+    return found
+
+
 def _load(path: str, stamp: str) -> checkpoints.Checkpoint:
     found = _read(path, stamp)
     if isinstance(found, str):
-        raise checkpoints.CheckpointError(found)
+        raise checkpoints.CheckpointError(_why(path, stamp, i18n.language()))
     return found
 
 
@@ -220,7 +303,7 @@ def model_version(name: str) -> tuple[str, str]:
     under, so a retrained file is never served stale numbers. Raises CheckpointError."""
     path = _all_paths().get(name)
     if path is None:
-        raise checkpoints.CheckpointError(f"No model called {name!r}.")
+        raise checkpoints.CheckpointError(_("No model called {name}.", name=repr(name)))
     return _version(path)
 
 
@@ -233,8 +316,9 @@ def unreadable_note() -> None:
     """One caption naming the model files that are not offered, and why (as plain text)."""
     bad = unreadable_models()
     if bad:
-        st.caption(plain(f"Not offered ({len(bad)} file{'s' if len(bad) > 1 else ''} that cannot be used): "
-                         + "; ".join(bad.values())))
+        st.caption(plain(ngettext("Not offered ({n} file that cannot be used): {why}",
+                                  "Not offered ({n} files that cannot be used): {why}", len(bad),
+                                  why="; ".join(bad.values()))))
 
 
 def shipped_names() -> tuple[str, ...]:
@@ -242,13 +326,14 @@ def shipped_names() -> tuple[str, ...]:
     return tuple(dict.fromkeys((*SHIPPED, *(p.stem for p in checkpoints.list_checkpoints(SHIPPED_DIR)))))
 
 
-def model_picker(label: str = "Model", key: str = "model", default: str = "rnn", multi: bool = False,
+def model_picker(label: str | None = None, key: str = "model", default: str = "rnn", multi: bool = False,
                  defaults: tuple[str, ...] = ("rnn", "lstm")):
-    """A select box (or multiselect) over every available model."""
+    """A select box (or multiselect) over every available model (label: already translated)."""
+    label = label or _("Model")
     names = list(model_paths())
     if not names:
-        st.error("No models found: the shipped models should be in models/. "
-                 "Train one on the Train page, or reinstall the app.")
+        st.error(_("No models found: the shipped models should be in models/. "
+                   "Train one on the Train page, or reinstall the app."))
         st.stop()
     if multi:
         chosen = st.multiselect(label, names, default=[n for n in defaults if n in names], key=key)
@@ -265,12 +350,13 @@ def sample() -> data.Digits:
 
 
 @contextlib.contextmanager
-def friendly_errors(what: str = "This"):
-    """Turn an expected failure (bad checkpoint, missing data, bad setting) into a message."""
+def friendly_errors(what: str | None = None):
+    """Turn an expected failure (bad checkpoint, missing data, bad setting) into a message:
+    `what` (a whole translated sentence, e.g. "The hidden states could not be shown"), then why."""
     try:
         yield
     except (checkpoints.CheckpointError, data.DataUnavailable, ValueError) as exc:
-        st.error(f"{what} could not be shown: {plain(exc)}")
+        st.error(_("{what}: {why}", what=what or _("This could not be shown"), why=plain(exc)))
         st.stop()
 
 
@@ -292,7 +378,8 @@ def chart(build, *args, key: tuple, **kw):
     from rnn_demo import plots
 
     kept, lock = _charts()
-    key = (build.__module__, build.__qualname__, *key)
+    # The figure's titles, axes and hover texts are in the session's language: one spec per language.
+    key = (build.__module__, build.__qualname__, i18n.language(), *key)
     with lock:
         found = kept.get(key)
         if found is not None:
@@ -348,10 +435,15 @@ def session_alive(sid: str):
 
 
 @st.cache_resource(show_spinner=False)
-def test_set():
-    """(digits, which) for comparisons: the full MNIST test set when present, else the sample."""
+def _test_set(lang: str):
     from rnn_demo import compare
     return compare.test_digits()
+
+
+def test_set():
+    """(digits, which) for comparisons: the full MNIST test set when present, else the sample;
+    `which` says so in the session's language."""
+    return _test_set(i18n.language())
 
 
 def _stored(path: str, what: str, digits):
@@ -422,7 +514,7 @@ GRADIENT_DIGITS = 256  # digits of the bundled sample behind every gradient curv
 
 
 
-@st.cache_data(show_spinner="Backpropagating through time…", max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64)
 def _gradient_curves(name: str, path: str, stamp: str, n: int, at_init: bool):
     from rnn_demo import gradients
 
@@ -436,12 +528,14 @@ def gradient_curves(name: str, at_init: bool = False, n: int | None = None) -> d
     """Per-step gradient-norm curves (gradients.NormCurve by state: "h", LSTM "c", ...) of a
     model on n sample digits (default GRADIENT_DIGITS); at_init=True: the same architecture at
     its initialisation."""
-    return _gradient_curves(name, *model_version(name), n or GRADIENT_DIGITS, at_init)
+    with st.spinner(_("Backpropagating through time…")):  # shown only if it takes over half a second
+        return _gradient_curves(name, *model_version(name), n or GRADIENT_DIGITS, at_init)
 
 
-@st.cache_data(show_spinner="Backpropagating through time…", max_entries=128)
+@st.cache_data(show_spinner=False, max_entries=128)
 def _gradient_experiment(source: str, version: tuple | None, rho: float | None, activation: str,
                          sequence: str, extra: int, n: int, seed: int):
+    # No language in the key: the result's notes are translated when read (gradients.NormCurve.notes)
     from rnn_demo import gradients
 
     digits = sample()
@@ -450,7 +544,7 @@ def _gradient_experiment(source: str, version: tuple | None, rho: float | None, 
         weights = gradients.fresh_rnn_weights(inputs=x.shape[-1], seed=seed)
     else:
         if sequence == "pixels":
-            raise ValueError("a trained model reads 28 pixels per step; pick a fresh RNN to read pixel by pixel")
+            raise ValueError(_("a trained model reads 28 pixels per step; pick a fresh RNN to read pixel by pixel"))
         weights = gradients.rnn_weights_from(load_model(source).model)
     return gradients.rnn_experiment(weights, x, digits.labels[:n], rho, activation)
 
@@ -460,7 +554,8 @@ def gradient_experiment(source: str, rho: float | None, activation: str, sequenc
     """gradients.Experiment for an RNN ("fresh" random weights, or a trained RNN's by name) with
     W_h rescaled to spectral radius rho (None keeps it)."""
     version = None if source == "fresh" else model_version(source)
-    return _gradient_experiment(source, version, rho, activation, sequence, extra, n or GRADIENT_DIGITS, seed)
+    with st.spinner(_("Backpropagating through time…")):
+        return _gradient_experiment(source, version, rho, activation, sequence, extra, n or GRADIENT_DIGITS, seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -508,7 +603,7 @@ def digit_trace(name: str, image, label: int | None = None) -> dict:
     return _digit_trace(*model_version(name), np.asarray(image), None if label is None else int(label))
 
 
-@st.cache_data(show_spinner="Mapping the sample's hidden states (once per model)…", max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16)
 def _sample_pca(path: str, stamp: str) -> dict:
     from rnn_demo import analysis
     return analysis.sample_pca(_load(path, stamp).model, sample())
@@ -517,7 +612,8 @@ def _sample_pca(path: str, stamp: str) -> dict:
 def sample_pca(name: str) -> dict:
     """PCA of the named model's hidden states over the bundled sample, with a few hundred
     projected paths (`analysis.sample_pca`), computed once per model file version."""
-    return _sample_pca(*model_version(name))
+    with st.spinner(_("Mapping the sample's hidden states (once per model)…")):
+        return _sample_pca(*model_version(name))
 
 
 # --- Draw page ---
@@ -576,15 +672,16 @@ def readable_models() -> dict[str, str]:
 
 
 FIGURE_FORMAT = "figure_format"  # session-state key: what a figure's camera button saves, png or svg
-FIGURE_FORMATS = {"png": "PNG (twice the screen's size)", "svg": "SVG (vector)"}
+FIGURE_FORMATS = {"png": N_("PNG (twice the screen's size)"), "svg": N_("SVG (vector)")}
 
 
 def figure_format_picker() -> None:
     """In the sidebar: what the camera button in every figure's mode bar saves. The browser's
     own Plotly draws both, offline; nothing is computed on the server."""
-    st.sidebar.radio("Figures download as", list(FIGURE_FORMATS), format_func=FIGURE_FORMATS.get, key=FIGURE_FORMAT,
-                     help="Hover over a figure and press the camera in its top-right corner. SVG stays sharp at "
-                          "any size (slides, posters).")
+    shown = {f: _(text) for f, text in FIGURE_FORMATS.items()}  # translated now: format_func may run later
+    st.sidebar.radio(_("Figures download as"), list(FIGURE_FORMATS), format_func=shown.get,
+                     key=FIGURE_FORMAT, help=_("Hover over a figure and press the camera in its top-right corner. SVG "
+                                               "stays sharp at any size (slides, posters)."))
 
 
 def plot_config(filename: str) -> dict:
@@ -599,7 +696,8 @@ def plot_config(filename: str) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _digit_gif(path: str, mtime: float, image, label: int | None, quantity: str, quantity_name: str) -> bytes:
+def _digit_gif(path: str, mtime: float, image, label: int | None, quantity: str, quantity_name: str,
+               lang: str) -> bytes:  # lang: the figure's titles are painted into the frames
     from rnn_demo import export
     from rnn_demo.plots import explorer
     figure = explorer.explorer_figure(_digit_trace(path, mtime, image, label), quantity, quantity_name)
@@ -612,7 +710,16 @@ def digit_gif(name: str, image, label: int | None, quantity: str, quantity_name:
     import numpy as np
     version, image = model_version(name), np.asarray(image)
     label = None if label is None else int(label)
-    return lambda: _digit_gif(*version, image, label, quantity, quantity_name)
+    lang = i18n.language()  # the button's function runs later, outside this run: it says the language itself
+    return lambda: in_language(lang, _digit_gif, *version, image, label, quantity, quantity_name, lang)
+
+
+def in_language(lang: str, fn, *args):
+    """fn(*args) with `_()` reading `lang`, leaving the caller's own language as it was."""
+    def run():
+        i18n.set_language(lang)
+        return fn(*args)
+    return contextvars.copy_context().run(run)
 
 
 def runs_dir() -> Path:
@@ -643,7 +750,8 @@ def draw_pad(key: str):
     sent = sent.get("drawing") if isinstance(sent, dict) else None
     seq = sent.get("seq") if isinstance(sent, dict) and type(sent.get("seq")) is int else 0
     seq = seq if 0 <= seq < 2 ** 53 else 0  # echoed as is only when it is a sane counter
-    result = _DRAW_PAD(key=key, data={"seq": seq}, width="content", on_drawing_change=lambda: None)
+    labels = {"undo": _("Undo"), "clear": _("Clear"), "pad": _("Drawing pad: draw a digit")}
+    result = _DRAW_PAD(key=key, data={"seq": seq, "labels": labels}, width="content", on_drawing_change=lambda: None)
     return result.get("drawing") if hasattr(result, "get") else getattr(result, "drawing", None)
 
 # --- Memory page ---------------------------------------------------------------------------
@@ -669,7 +777,7 @@ def memory_results() -> tuple[dict, dict, tuple]:
     return found["results"], found["summary"], version
 
 
-@st.cache_data(show_spinner="Reading the sample through the gap (once per model)…", max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32)
 def _memory_view(path: str, stamp: str, gap: int) -> dict:
     from rnn_demo import memory
     return memory.gap_view(_load(path, stamp).model, sample(), gap)
@@ -677,7 +785,8 @@ def _memory_view(path: str, stamp: str, gap: int) -> dict:
 
 def memory_view(path: Path, gap: int) -> dict:
     """memory.gap_view of a memory checkpoint on the bundled sample, per file version and gap."""
-    return _memory_view(*_version(Path(path)), int(gap))
+    with st.spinner(_("Reading the sample through the gap (once per model)…")):
+        return _memory_view(*_version(Path(path)), int(gap))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -99,12 +99,22 @@ function makePad() {
 }
 
 // Called at every script run that changes the pad's data; the drawing lives on between calls.
-export default function ({ parentElement, setStateValue }) {
+export default function ({ data, parentElement, setStateValue }) {
   let pad = PADS.get(parentElement);
   if (!pad) {
     pad = makePad();
     PADS.set(parentElement, pad);
   }
+  // The buttons' words in the page's language (the server sends them; English until it does).
+  const labels = (data && data.labels) || {};
+  const say = (sel, text, attr) => {
+    const el = pad.root.querySelector(sel);
+    if (typeof text !== "string" || !text) return;
+    if (attr) el.setAttribute(attr, text); else el.textContent = text;
+  };
+  say(".pad-undo", labels.undo);
+  say(".pad-clear", labels.clear);
+  say(".pad-canvas", labels.pad, "aria-label");
   const host = parentElement.querySelector(".pad-host");
   if (host && !host.contains(pad.root)) host.appendChild(pad.root);
   pad.send = (value) => setStateValue("drawing", value);  // the latest callback of this mount
