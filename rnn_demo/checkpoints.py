@@ -26,7 +26,10 @@ from pathlib import Path
 import torch
 
 from rnn_demo import model as _model
-from rnn_demo.i18n import N_, _
+# Refusals are translated when shown, not when made (`i18n.lazy`): a bad file is read once and
+# its reason shown to learners of either language. `_` here is the deferred form.
+from rnn_demo.i18n import N_
+from rnn_demo.i18n import lazy as _
 from rnn_demo.model import CELLS, ModelConfig, SequenceClassifier, build, count_params
 
 FORMAT = "rnn-demo/1"
@@ -131,7 +134,8 @@ def load(source, name: str | None = None) -> Checkpoint:
         payload = _unpickle(raw, label)
         config, state, rest = _check_payload(payload)
     except _Invalid as exc:
-        raise CheckpointError(_("{file}: {problem}", file=label, problem=exc)) from None
+        # the message only, not the exception: a kept refusal must not keep its frames (the file's bytes)
+        raise CheckpointError(_("{file}: {problem}", file=label, problem=exc.args[0])) from None
     model = build(config)
     model.load_state_dict(state)
     model.eval()
@@ -383,7 +387,7 @@ def _train_config(value) -> dict:
     try:
         TrainConfig(**{k: v for k, v in cfg.items() if k in known})
     except (TypeError, ValueError, OverflowError) as exc:
-        raise _Invalid(_("train_config is not a recipe this app can use: {problem}.", problem=exc)) from None
+        raise _Invalid(_("train_config is not a recipe this app can use: {problem}.", problem=str(exc))) from None
     return cfg
 
 

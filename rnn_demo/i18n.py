@@ -96,6 +96,33 @@ def ngettext(singular: str, plural: str, n: int, /, **values) -> str:
     return text.format(n=n, **values)
 
 
+class Message:
+    """A sentence translated when it is shown, not when it is made: `str()` gives it in the
+    language of that moment, its values filled (a value that is itself a Message, or an exception
+    holding one, is shown in the same language). For text kept across sessions, such as the
+    reason a checkpoint file was refused, read once and shown to learners of either language."""
+
+    __slots__ = ("msgid", "values")
+
+    def __init__(self, msgid: str, values: dict):
+        self.msgid, self.values = msgid, values
+
+    def __str__(self) -> str:
+        return _(self.msgid, **{k: str(v) if isinstance(v, (Message, BaseException)) else v
+                                for k, v in self.values.items()})
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __repr__(self) -> str:
+        return f"Message({self.msgid!r})"
+
+
+def lazy(message: str, /, **values) -> Message:
+    """`_()` deferred: the message is translated each time it is turned into text."""
+    return Message(message, values)
+
+
 def N_(message: str, /) -> str:
     """Mark a string for the catalog; it is translated later, with `_()`, where it is shown."""
     return message

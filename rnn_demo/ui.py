@@ -234,7 +234,7 @@ def _problem(path: Path, stamp: str) -> str | None:
         return _("{file}: its file name has characters a model name cannot have (only letters, digits, "
                  "'-' and '_'); rename the file to use it.", file=path.name)
     found = _read(str(path), stamp)
-    return _why(str(path), stamp, i18n.language()) if isinstance(found, str) else None
+    return None if isinstance(found, checkpoints.Checkpoint) else str(found)
 
 
 def _all_paths() -> dict[str, Path]:
@@ -268,33 +268,20 @@ def _version(path: Path) -> tuple[str, str]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _read(path: str, stamp: str) -> checkpoints.Checkpoint | str:
+def _read(path: str, stamp: str) -> checkpoints.Checkpoint | i18n.Message | str:
     """The checkpoint, or why it cannot be used (kept, so a bad file is read once, not per rerun;
-    the reason in the language of the session that read it first: show `_why` instead)."""
+    the reason is translated each time it is shown, `str(...)`, into the reader's language). The
+    reason alone is kept, not the exception, whose frames hold the file's bytes."""
     try:
         return checkpoints.load(path)
     except checkpoints.CheckpointError as exc:
-        return str(exc)
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _why(path: str, stamp: str, lang: str) -> str:
-    """Why a file that `_read` refused cannot be used, in one language: the file is checked again
-    in that language (a refusal costs a fraction of a second), once per version and language."""
-    found = _read(path, stamp)
-    if not isinstance(found, str):
-        return ""
-    try:
-        checkpoints.load(path)
-    except checkpoints.CheckpointError as exc:
-        return str(exc)
-    return found
+        return exc.args[0]
 
 
 def _load(path: str, stamp: str) -> checkpoints.Checkpoint:
     found = _read(path, stamp)
-    if isinstance(found, str):
-        raise checkpoints.CheckpointError(_why(path, stamp, i18n.language()))
+    if not isinstance(found, checkpoints.Checkpoint):
+        raise checkpoints.CheckpointError(str(found))
     return found
 
 

@@ -22,3 +22,22 @@ def test_english_is_the_source_and_placeholders_are_filled():
 
 def test_placeholder_parser_sees_names_not_escaped_braces():
     assert catalogs.placeholders("{n:,} of {total} {{literal}}") == {"n", "total"}
+
+
+def test_a_deferred_message_is_translated_when_shown_in_the_language_of_that_moment():
+    from rnn_demo import checkpoints
+    import io
+    try:
+        checkpoints.load(io.BytesIO(b"\x89PNG not a model"), name="x.pt")
+    except checkpoints.CheckpointError as exc:
+        kept = exc.args[0]  # what ui._read keeps: the message, not the exception and its frames
+    assert isinstance(kept, i18n.Message)
+    try:
+        i18n.set_language("en")
+        english = str(kept)
+        i18n.set_language("ko")
+        korean = str(kept)
+    finally:
+        i18n.set_language("en")
+    assert english == "x.pt: this is not a torch checkpoint file (it is a PNG image)."
+    assert korean != english and "x.pt" in korean and any("\uac00" <= ch <= "\ud7a3" for ch in korean)
