@@ -10,7 +10,7 @@ learners one core holds). The baseline is the same page opened by one session al
 
 Target (issue 13): N = 30 on 2 cores, p95 <= 1.5 s for every page, no errors.
 
-    python -m bench.page_load [--sessions 1 10 30] [--pages Hidden_states Compare ...]
+    python -m bench.page_load [--sessions 1 10 30] [--pages Hidden_states Compare ...] [--lang ko]
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from bench.load_browser import cpu_seconds, pct, start_server, stop_server
+from rnn_demo import i18n
 
 streamlit.logger.set_log_level("error")
 
@@ -35,14 +36,15 @@ PAGES = ["Hidden_states", "Gradient_flow", "Draw", "Train", "Compare", "Memory",
 TIMEOUT_S = 180
 
 
-async def visit(url: str, page: str) -> dict:
-    """Open one session, ask for the page, read until its script finished."""
+async def visit(url: str, page: str, lang: str = "en") -> dict:
+    """Open one session, ask for the page (in `lang`, as `?lang=` does), read until its script finished."""
     out = {"first_chart": None, "done": None, "errors": []}
     try:
         async with websockets.connect(f"{url}/_stcore/stream", subprotocols=["streamlit"], max_size=None,
                                       open_timeout=TIMEOUT_S) as ws:
             msg = BackMsg()
             msg.rerun_script.page_name = page
+            msg.rerun_script.query_string = f"lang={lang}"
             sent = time.perf_counter()
             await ws.send(msg.SerializeToString())
             while True:
@@ -65,9 +67,9 @@ async def visit(url: str, page: str) -> dict:
         return out
 
 
-async def measure(url: str, page: str, n: int, server_pid: int) -> dict:
+async def measure(url: str, page: str, n: int, server_pid: int, lang: str = "en") -> dict:
     cpu0 = cpu_seconds([server_pid])
-    visits = await asyncio.gather(*(visit(url, page) for _ in range(n)))
+    visits = await asyncio.gather(*(visit(url, page, lang) for _ in range(n)))
     cpu = cpu_seconds([server_pid]) - cpu0
     return {"done": sorted(v["done"] for v in visits if v["done"] is not None),
             "first": sorted(v["first_chart"] for v in visits if v["first_chart"] is not None),
@@ -81,16 +83,17 @@ async def run(args) -> int:
         failed = 0
         try:
             for page in args.pages:  # warm: models loaded, caches filled, as after the teacher's own visit
-                warm = await visit(url, page)
+                warm = await visit(url, page, args.lang)
                 failed += len(warm["errors"])
                 print(f"warm-up {page or 'Home'}: {warm['done'] or float('nan'):.0f} ms"
                       + (f" errors: {warm['errors'][:2]}" if warm["errors"] else ""), flush=True)
-            print(f"server on {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}")
+            print(f"server on {os.cpu_count()} cores; pages in {args.lang!r}; "
+                  f"load average before: {os.getloadavg()[0]:.2f}")
             print(f"{'page':>14} {'N':>3} {'first p50':>9} {'first p95':>9} {'page p50':>9} {'page p95':>9} "
                   f"{'max ms':>7} {'errors':>6} {'CPU s/visit':>11}")
             for page in args.pages:
                 for n in args.sessions:
-                    r = await measure(url, page, n, server.pid)
+                    r = await measure(url, page, n, server.pid, args.lang)
                     failed += len(r["errors"])
                     print(f"{page or 'Home':>14} {n:>3} {pct(r['first'], 50):9.0f} {pct(r['first'], 95):9.0f} "
                           f"{pct(r['done'], 50):9.0f} {pct(r['done'], 95):9.0f} "
@@ -111,6 +114,7 @@ def main(argv=None) -> int:
     p.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 30])
     p.add_argument("--pages", nargs="+", default=PAGES)
     p.add_argument("--port", type=int, default=8618)
+    p.add_argument("--lang", choices=sorted(i18n.LANGUAGES), default="en", help="the pages' language (?lang=)")
     return asyncio.run(run(p.parse_args(argv)))
 
 
