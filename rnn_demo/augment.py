@@ -16,7 +16,7 @@ uniform answer, they teach the models to say "unsure" instead of a confident wro
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -196,11 +196,17 @@ def non_digits(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def batch(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator, strength: float = 1.0,
-          non_digit_share: float = 0.0, classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+          non_digit_share: float = 0.0, classes: int = 10,
+          rotate: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """A training batch (B, T, F) in [0, 1] with labels (B,) -> distorted digits, plus
     round(B * non_digit_share) non-digits appended at the end. Targets are the labels, or, with
-    non-digits, probabilities (B', C): one-hot for digits and uniform for non-digits."""
-    out = distort(x, gen, Strength().times(strength)) if strength > 0 else x
+    non-digits, probabilities (B', C): one-hot for digits and uniform for non-digits.
+    `rotate` (degrees, either way) replaces the rotation range that `strength` scales, so a small
+    model can take gentler distortions yet still see tilts as wide as people draw."""
+    s = Strength().times(strength)
+    if rotate is not None:
+        s = replace(s, rotate=rotate)
+    out = distort(x, gen, s) if strength > 0 or rotate else x
     n = round(len(x) * non_digit_share)
     if n == 0:
         return out, y

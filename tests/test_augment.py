@@ -46,6 +46,30 @@ def test_random_rotations_stay_within_their_range():
     assert angles.min() < -12 and angles.max() > 12  # both ways, spread over the range
 
 
+def test_rotate_widens_the_turns_alone(sample):
+    """batch(..., rotate=r): turns up to r degrees either way whatever the strength, seeded; the
+    other distortions keep the strength's ranges (a horizontal bar's angle is its turn alone)."""
+    x, y = bar().expand(256, 28, 28).clone(), torch.zeros(256, dtype=torch.long)
+
+    def angles(strength, rotate, seed=5):
+        out, _ = augment.batch(x, y, torch.Generator().manual_seed(seed), strength, rotate=rotate)
+        return out, np.array([angle(o.numpy()) for o in out])
+
+    _, half = angles(0.5, None)
+    assert np.abs(half).max() <= 10.5  # half strength: +-10 degrees
+    out, wide = angles(0.5, 25.0)
+    assert np.abs(wide).max() <= 25.5 and wide.min() < -20 and wide.max() > 20
+    again, _ = angles(0.5, 25.0)
+    assert torch.equal(out, again)
+    # the same draws as half strength, the turns widened: the other distortions are unchanged
+    plain = augment.batch(x, y, torch.Generator().manual_seed(5), 0.5)[0]
+    assert torch.allclose(plain.sum((1, 2)), out.sum((1, 2)), rtol=0.15)
+    # rotate alone (strength 0): only turns
+    only, turns = angles(0.0, 15.0)
+    assert np.abs(turns).max() <= 15.5 and np.abs(turns).max() > 12
+    assert torch.allclose(only.sum((1, 2)), x.sum((1, 2)), rtol=0.1)
+
+
 def test_shear_slants_a_vertical_bar():
     x = bar().transpose(1, 2).contiguous()  # vertical
     assert abs(angle(x[0].numpy())) == pytest.approx(90, abs=0.1)

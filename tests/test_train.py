@@ -77,7 +77,7 @@ def test_seed_preset_is_the_blogs_recipe():
     assert (p.optimizer, p.lr, p.batch_size, p.iterations, p.init) == ("rmsprop", 1e-3, 128, 10_000, "zeros")
     opt = train.make_optimizer([torch.nn.Parameter(torch.zeros(1))], p)
     assert isinstance(opt, torch.optim.RMSprop) and opt.defaults["alpha"] == 0.9
-    assert p.augment == 0 and p.non_digits == 0  # the seed's digits, undistorted
+    assert p.augment == 0 and p.non_digits == 0 and p.rotate == 0  # the seed's digits, undistorted
 
 
 def test_augmented_training_is_seeded_and_leaves_plain_batches_alone(halves):
@@ -100,7 +100,8 @@ def test_augmented_training_is_seeded_and_leaves_plain_batches_alone(halves):
                                           ({"warmup": 0}, "warm-up"), ({"warmup": 1.5}, "warm-up"),
                                           ({"label_smoothing": -0.1}, "label smoothing"),
                                           ({"label_smoothing": 1}, "label smoothing"),
-                                          ({"augment": -1}, "augmentation"), ({"non_digits": 0.9}, "non-digits")])
+                                          ({"augment": -1}, "augmentation"), ({"non_digits": 0.9}, "non-digits"),
+                                          ({"rotate": -5}, "rotation"), ({"rotate": 120}, "rotation")])
 def test_bad_train_settings_say_why(bad, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**bad)
