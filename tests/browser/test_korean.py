@@ -7,7 +7,7 @@ import re
 import pytest
 
 from rnn_demo import ui
-from tests.browser.test_phone import CLIPPED, MEASURE, PHONE, overlaps, settle
+from tests.browser.test_phone import PHONE, fits_a_phone, settle
 from tests.conftest import ARTIFACTS, ROOT
 
 PAGES = [("", "home")] + [(re.sub(r"^\d+_", "", p.split("/")[-1][:-3]), title)
@@ -94,15 +94,7 @@ def test_every_page_reads_in_korean_on_a_phone(browser, app_url, path, title):
     try:
         check_korean(tab, path, f"ko_phone_{title.replace(' ', '_').lower()}")
         # The phone checks of test_phone.py, with the Korean words (longer or shorter than the English)
-        width = tab.evaluate("document.documentElement.scrollWidth")
-        assert width <= 391, f"{title} is {width} px wide on a 390 px screen in Korean"
-        assert not tab.evaluate(CLIPPED), f"{title}: cut off on the right in Korean: {tab.evaluate(CLIPPED)}"
-        for k, fig in enumerate(tab.evaluate(MEASURE)):
-            assert fig["left"] >= -1 and fig["right"] <= 391, f"{title}: figure {k} sticks out in Korean"
-            texts = fig["texts"]
-            for i, a in enumerate(texts):
-                for b in texts[i + 1:]:
-                    assert not overlaps(a, b), f"{title}: figure {k}: '{a['text']}' runs into '{b['text']}'"
+        fits_a_phone(tab, title, " in Korean", min_font=False)
     finally:
         context.close()
 

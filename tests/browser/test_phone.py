@@ -68,19 +68,26 @@ def test_every_page_fits_a_phone(browser, app_url, path, title):
         name = title.replace(" ", "_").lower()
         page.screenshot(path=ARTIFACTS / f"phone_{name}.png", full_page=True)
         assert page.locator('[data-testid="stException"]').count() == 0
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 391, f"{title} is {width} px wide on a 390 px screen"
-        clipped = page.evaluate(CLIPPED)
-        assert not clipped, f"{title}: cut off on the right: {clipped}"
-        for k, fig in enumerate(page.evaluate(MEASURE)):
-            assert fig["left"] >= -1 and fig["right"] <= 391, f"{title}: figure {k} sticks out"
-            assert fig["minFont"] >= 10, f"{title}: figure {k} has {fig['minFont']} px text"
-            texts = fig["texts"]
-            for i, a in enumerate(texts):
-                for b in texts[i + 1:]:
-                    assert not overlaps(a, b), f"{title}: figure {k}: '{a['text']}' runs into '{b['text']}'"
+        fits_a_phone(page, title)
     finally:
         context.close()
+
+
+def fits_a_phone(page, title: str, where: str = "", min_font: bool = True) -> None:
+    """The page is no wider than the 390 px screen, nothing is cut off on the right, and every
+    figure stays inside with readable text that runs into no other text."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 391, f"{title} is {width} px wide on a 390 px screen{where}"
+    clipped = page.evaluate(CLIPPED)
+    assert not clipped, f"{title}: cut off on the right{where}: {clipped}"
+    for k, fig in enumerate(page.evaluate(MEASURE)):
+        assert fig["left"] >= -1 and fig["right"] <= 391, f"{title}: figure {k} sticks out{where}"
+        if min_font:
+            assert fig["minFont"] >= 10, f"{title}: figure {k} has {fig['minFont']} px text{where}"
+        texts = fig["texts"]
+        for i, a in enumerate(texts):
+            for b in texts[i + 1:]:
+                assert not overlaps(a, b), f"{title}: figure {k}: '{a['text']}' runs into '{b['text']}'{where}"
 
 
 ASPECT = """() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => {
