@@ -163,9 +163,6 @@ if start:
 
 
 # --- live progress ------------------------------------------------------------------------
-STATUS = {"queued": N_("queued"), "loading": N_("loading"), "running": N_("running"), "done": N_("done"),
-          "saving": N_("saving"), "stopped": N_("stopped"), "failed": N_("failed"),
-          "diverged": N_("diverged")}  # a run's status, in words
 
 
 def show_progress(job: jobs.Job, owner: bool) -> dict:
@@ -178,8 +175,7 @@ def show_progress(job: jobs.Job, owner: bool) -> dict:
     if s["status"] in ("queued", "loading"):
         text = _("Loading the digits…")
     elif s["finished"]:
-        text = _("{status}: {step:,} of {total:,} steps in {time}", status=_(STATUS.get(s["status"], s["status"])),
-                 step=s["step"], total=total, time=jobs.format_seconds(s["train_s"]))
+        text = jobs.finished_line(s)
     else:
         text = _("step {step:,} of {total:,} · {time} so far · about {eta} left", step=s["step"], total=total,
                  time=jobs.format_seconds(s["train_s"]), eta=jobs.format_seconds(s["eta_s"]))

@@ -296,9 +296,6 @@ if st.button(_("Start training"), type="primary", key="memory_train_start",
     except jobs.JobError as exc:
         st.error(ui.plain(exc))
 
-STATUS = {"queued": N_("queued"), "loading": N_("loading"), "running": N_("running"), "saving": N_("saving"),
-          "done": N_("done"), "stopped": N_("stopped"), "failed": N_("failed"),
-          "diverged": N_("diverged")}  # a run's status, in words (as on the Train page)
 if mine is not None:
     live = not mine.finished_ok
 
@@ -311,8 +308,7 @@ if mine is not None:
         if s["status"] in ("queued", "loading"):
             text = _("Loading the digits…")
         elif s["finished"]:
-            text = _("{status}: {step:,} of {total:,} steps in {time}", status=_(STATUS.get(s["status"], s["status"])),
-                     step=s["step"], total=total, time=jobs.format_seconds(s["train_s"]))
+            text = jobs.finished_line(s)
         else:
             text = _("step {step:,} of {total:,} · about {eta} left", step=s["step"], total=total,
                      eta=jobs.format_seconds(s["eta_s"]))

@@ -357,6 +357,18 @@ def elsewhere(user_dir) -> dict | None:
     return None if holder is None or holder.get("owner") == store.me() else holder
 
 
+# A run's status, in words (the Train and Memory pages show it).
+STATUS_WORDS = {"queued": N_("queued"), "loading": N_("loading"), "running": N_("running"), "saving": N_("saving"),
+                "done": N_("done"), "stopped": N_("stopped"), "failed": N_("failed"), "diverged": N_("diverged")}
+
+
+def finished_line(snapshot: dict) -> str:
+    """What became of a finished run (`Job.snapshot()`), its steps and training time, in one line."""
+    return _("{status}: {step:,} of {total:,} steps in {time}",
+             status=_(STATUS_WORDS.get(snapshot["status"], snapshot["status"])), step=snapshot["step"],
+             total=snapshot["total"] or 0, time=format_seconds(snapshot["train_s"]))
+
+
 def format_seconds(s: float | None) -> str:
     if s is None or not math.isfinite(s):
         return "?"

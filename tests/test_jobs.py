@@ -170,3 +170,15 @@ def test_sample_runs_evaluate_about_twenty_times():
     assert jobs.config_for("mnist", tiny_cfg(eval_every=0)).eval_every == 0
     assert jobs.format_seconds(75) == "1 min 15 s" and jobs.format_seconds(None) == "?"
     assert jobs.format_seconds(4.4) == "4 s"
+
+
+def test_a_finished_run_reads_the_same_on_the_train_and_memory_pages_in_either_language():
+    from rnn_demo import i18n
+    snap = {"status": "stopped", "step": 1234, "total": 1876, "train_s": 65.2}
+    assert jobs.finished_line(snap) == "stopped: 1,234 of 1,876 steps in 1 min 05 s"
+    try:
+        i18n.set_language("ko")
+        korean = jobs.finished_line(snap)
+    finally:
+        i18n.set_language("en")
+    assert korean.startswith("중지됨: ") and "1,876" in korean and "1,234" in korean
