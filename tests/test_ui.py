@@ -5,7 +5,9 @@ import time
 from rnn_demo import checkpoints, ui
 
 
-def test_a_waiting_answer_goes_before_waiting_details():
+def turn_order(asks) -> list[str]:
+    """Hold a turn, let each (name, answer, urgent) of `asks` ask for one in this order, 0.1 s
+    apart, then let go: the order in which they got it."""
     turns, order = ui._Turns(), []
     holding, release = threading.Event(), threading.Event()
 
@@ -15,21 +17,25 @@ def test_a_waiting_answer_goes_before_waiting_details():
             release.wait(5)
             order.append("first")
 
-    def wait_for_turn(name, answer):
-        with turns.turn(answer):
+    def wait_for_turn(name, answer, urgent):
+        with turns.turn(answer, urgent):
             order.append(name)
 
     threads = [threading.Thread(target=hold)]
     threads[0].start()
     assert holding.wait(5)
-    for name, answer in [("details", False), ("answer", True)]:  # details asked first
-        threads.append(threading.Thread(target=wait_for_turn, args=(name, answer)))
+    for ask in asks:
+        threads.append(threading.Thread(target=wait_for_turn, args=ask))
         threads[-1].start()
         time.sleep(0.1)
     release.set()
     for t in threads:
         t.join(5)
-    assert order == ["first", "answer", "details"]
+    return order
+
+
+def test_a_waiting_answer_goes_before_waiting_details():
+    assert turn_order([("details", False, False), ("answer", True, False)]) == ["first", "answer", "details"]
 
 
 def test_turns_are_one_at_a_time_and_survive_an_exception():
@@ -116,26 +122,4 @@ def test_a_kept_figure_sends_exactly_what_its_builder_drew(sample):
 
 
 def test_an_answer_to_a_lifted_pen_goes_before_answers_to_moving_pens():
-    turns, order = ui._Turns(), []
-    holding, release = threading.Event(), threading.Event()
-
-    def hold():
-        with turns.turn(answer=False):
-            holding.set()
-            release.wait(5)
-
-    def wait_for_turn(name, urgent):
-        with turns.turn(True, urgent):
-            order.append(name)
-
-    threads = [threading.Thread(target=hold)]
-    threads[0].start()
-    assert holding.wait(5)
-    for name, urgent in [("moving", False), ("lifted", True)]:  # the moving pen asked first
-        threads.append(threading.Thread(target=wait_for_turn, args=(name, urgent)))
-        threads[-1].start()
-        time.sleep(0.1)
-    release.set()
-    for t in threads:
-        t.join(5)
-    assert order == ["lifted", "moving"]
+    assert turn_order([("moving", True, False), ("lifted", True, True)]) == ["first", "lifted", "moving"]

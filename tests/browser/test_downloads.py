@@ -8,17 +8,11 @@ from PIL import Image, ImageSequence
 
 from rnn_demo import analysis, checkpoints, data, export, ui
 from rnn_demo.plots import explorer
+from tests.browser.test_hidden_states import open_page
 from tests.conftest import ARTIFACTS, wait_for_app
 
 FIGURE = "document.querySelectorAll('.js-plotly-plot')[0]"
 
-
-def open_hidden_states(page):
-    page.goto(page.app_url)
-    wait_for_app(page)
-    page.locator('[data-testid="stSidebarNav"] a', has_text="Hidden states").click()
-    page.wait_for_selector(".js-plotly-plot .slider-container", timeout=60_000)
-    wait_for_app(page)
 
 
 def download(page, label: str, tmp_path):
@@ -31,7 +25,7 @@ def download(page, label: str, tmp_path):
 
 
 def test_gif_and_csv_downloads(page, tmp_path):
-    open_hidden_states(page)
+    open_page(page)
     page.screenshot(path=ARTIFACTS / "hidden_states_downloads.png")
 
     # The page opens on the rnn reading the first 0 of the sample (class 0, no. 1).
@@ -78,7 +72,7 @@ def camera_download(page, tmp_path):
 
 
 def test_mode_bar_saves_a_png_at_twice_the_size_or_an_svg(page, tmp_path):
-    open_hidden_states(page)
+    open_page(page)
     name, path = camera_download(page, tmp_path)
     assert name == "rnn-h.png"
     width, height = page.evaluate(f"() => [{FIGURE}._fullLayout.width, {FIGURE}._fullLayout.height]")
