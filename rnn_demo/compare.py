@@ -151,11 +151,13 @@ def anchor_rows(shipped: dict[str, Checkpoint]) -> list[dict]:
     for name, ckpt in shipped.items():
         m, tc, ds = ckpt.metrics or {}, ckpt.train_config or {}, ckpt.dataset or {}
         steps = m.get("steps") or len((ckpt.history or {}).get("loss", []))
+        training = _("{optimizer} lr {lr}, batch {batch}, {steps:,} steps", optimizer=tc.get("optimizer", "?"),
+                     lr=tc.get("lr", "?"), batch=tc.get("batch_size", "?"), steps=steps)
+        if tc.get("start_from"):  # fine-tuned (train.py --start-from): the recipe above is the last run's
+            training = _("{training}, going on from {start}", training=training, start=tc["start_from"])
         rows.append({"model": _("shipped: {name}", name=name),
                      "architecture": _("{model}, PyTorch", model=ckpt.model_config.label),
-                     "training": _("{optimizer} lr {lr}, batch {batch}, {steps:,} steps",
-                                   optimizer=tc.get("optimizer", "?"), lr=tc.get("lr", "?"),
-                                   batch=tc.get("batch_size", "?"), steps=steps),
+                     "training": training,
                      "test digits": ds.get("n_test"), "test accuracy": m.get("test_acc"),
                      "source": _("models/{name}.pt (recorded when trained)", name=name)})
     return rows

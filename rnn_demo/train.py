@@ -218,17 +218,25 @@ def param_summaries(model: nn.Module) -> dict[str, dict]:
 def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
           test_data: data.Digits | None = None,
           on_step: Callable[[int, dict], None] | None = None,
-          should_stop: Callable[[], bool] | None = None) -> TrainResult:
-    """Train a fresh model. Never raises on divergence: a NaN or inf loss or gradient ends the
+          should_stop: Callable[[], bool] | None = None,
+          start: checkpoints.Checkpoint | None = None) -> TrainResult:
+    """Train a fresh model, or, given `start`, go on training a copy of its weights (fine-tuning
+    with another recipe); the result's history then is start's followed by this run's
+    (`continue_history`). Never raises on divergence: a NaN or inf loss or gradient ends the
     run with status 'diverged' and the weights from before that step."""
     cfg.check_length(len(train_data))
+    if start is not None:
+        check_continuation(start, model_cfg, cfg, len(train_data))
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     aug_gen = torch.Generator(device).manual_seed(cfg.seed)  # its own stream: batches stay as without it
     model = build(model_cfg)
-    initialise(model, cfg.init, gen)
-    init_forget_gate(model, cfg.forget_init, cfg.forget_bias, data.ROWS + cfg.gap, gen)
+    if start is None:
+        initialise(model, cfg.init, gen)
+        init_forget_gate(model, cfg.forget_init, cfg.forget_bias, data.ROWS + cfg.gap, gen)
+    else:
+        model.load_state_dict(start.model.state_dict())
     model.to(device).train()
     bf16 = precision.resolve(cfg.precision, model, cfg.batch_size, device) == "bf16"
     opt = make_optimizer(model.parameters(), cfg)
@@ -325,17 +333,72 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
         if tb.error:
             message = f"{message} {tb.error}".strip()
     model.eval()
+    if start is not None:
+        history = continue_history(start.history, history)
     return TrainResult(model.cpu(), history, status, message)
+
+
+def _steps_taken(h: dict) -> int:
+    """Steps a history records in full (a diverged run's bad step, logged last in loss and
+    grad_norm only, is not one)."""
+    lengths = [len(h[k]) for k in ("loss", "grad_norm", "batch_acc", "lr") if k in h]
+    return min(lengths) if lengths else 0
+
+
+def check_continuation(start: checkpoints.Checkpoint, model_cfg: ModelConfig, cfg: TrainConfig,
+                       n_train: int) -> None:
+    """Refuse, before any step, to go on training a model of another shape, or a run whose joined
+    history would not fit a checkpoint."""
+    if start.model_config != model_cfg:
+        raise ValueError(_("{name} is a {model}, not a {asked}: continue it with its own architecture",
+                           name=start.name, model=start.model_config.label, asked=model_cfg.label))
+    h = start.history
+    steps = _steps_taken(h) + cfg.total_steps(n_train)
+    if steps > MAX_STEPS:
+        raise ValueError(_("{name} and this run would take {steps:,} steps; at most {limit:,} fit in a checkpoint",
+                           name=start.name, steps=steps, limit=MAX_STEPS))
+    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
+    evals = len(h.get("evals", [])) + math.ceil(cfg.total_steps(n_train) / (cfg.eval_every or steps_per_epoch)) + 1
+    summaries = len(h.get("param_summaries", [])) + math.ceil(cfg.total_steps(n_train) / steps_per_epoch) + 1
+    if evals > checkpoints.MAX_EVALS or summaries > checkpoints.MAX_SUMMARIES:
+        raise ValueError(_("{name} and this run would record more evaluations or epochs than fit in a checkpoint",
+                           name=start.name))
+
+
+def continue_history(before: dict, after: dict) -> dict:
+    """One history for a model trained in two runs: `after`'s steps, evaluations and weight
+    summaries numbered on from `before`'s, so the pages show the whole of how it learned."""
+    steps = _steps_taken(before)
+    spe = before.get("steps_per_epoch") or after["steps_per_epoch"]
+    summaries = before.get("param_summaries", [])
+    epochs = summaries[-1]["epoch"] if summaries else 0
+    seconds = before.get("seconds", 0.0)
+    out = dict(after)
+    for k in ("loss", "grad_norm", "batch_acc", "lr"):
+        out[k] = list(before.get(k, []))[:steps] + after[k]
+    out["evals"] = list(before.get("evals", [])) + [
+        {**e, "step": e["step"] + steps, "epoch": e["epoch"] + steps / spe, "seconds": e["seconds"] + seconds}
+        for e in after["evals"]]
+    # after's first summary is the weights it started from: the last of before's, when that was taken at its end
+    fresh = after["param_summaries"][1:] if summaries and summaries[-1]["step"] == steps else after["param_summaries"]
+    out["param_summaries"] = list(summaries) + [{**s, "epoch": s["epoch"] + epochs, "step": s["step"] + steps}
+                                                for s in fresh]
+    out["total_steps"] = steps + after["total_steps"]
+    out["seconds"] = seconds + after["seconds"]
+    return out
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rnn_demo.train", description="Train a row-by-row MNIST classifier.")
     p.add_argument("--preset", choices=sorted(PRESETS), default="fast",
                    help="starting recipe; 'seed' is the blog's RMSprop, batch 128, 10,000 iterations")
-    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn")
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--layers", type=int, default=1)
-    p.add_argument("--bidirectional", action="store_true")
+    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None, help="(default: rnn)")
+    p.add_argument("--hidden", type=int, default=None, help="(default: 128)")
+    p.add_argument("--layers", type=int, default=None, help="(default: 1)")
+    p.add_argument("--bidirectional", action="store_true", default=None)
+    p.add_argument("--start-from", metavar="CHECKPOINT", default=None,
+                   help="go on training this checkpoint's weights with the recipe given here (fine-tuning); "
+                        "the architecture is the checkpoint's, and the new file keeps its whole history")
     for name in ("optimizer", "lr", "batch_size", "epochs", "iterations", "clip", "init", "schedule", "warmup",
                  "label_smoothing", "seed", "eval_every", "device", "precision", "augment", "non_digits", "rotate", "gap",
                  "gap_noise", "forget_init", "forget_bias"):
@@ -372,8 +435,11 @@ def main(argv: list[str] | None = None) -> int:
     try:  # everything checked before a single step is trained, so no run is lost at the end
         overrides = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None}
         cfg = replace(PRESETS[args.preset], **overrides)
-        model_cfg = ModelConfig(cell=args.cell, hidden_size=args.hidden, num_layers=args.layers,
-                                bidirectional=args.bidirectional)
+        start = checkpoints.load(args.start_from) if args.start_from is not None else None
+        arch = {"cell": args.cell, "hidden_size": args.hidden, "num_layers": args.layers,
+                "bidirectional": args.bidirectional}
+        model_cfg = replace(start.model_config if start else ModelConfig(cell="rnn"),
+                            **{k: v for k, v in arch.items() if v is not None})
         pick_device(cfg.device)
         check_out(args.out)
         if args.sample:
@@ -381,10 +447,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             train_data, test_data = data.load_mnist(True, args.data), data.load_mnist(False, args.data)
         cfg.check_length(len(train_data))
+        if start is not None:
+            check_continuation(start, model_cfg, cfg, len(train_data))
     except (ValueError, OverflowError, data.DataUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"training {model_cfg.label} on {train_data.source}: {cfg.total_steps(len(train_data))} steps", flush=True)
+    going_on = f" from {args.start_from}" if start is not None else ""
+    print(f"training {model_cfg.label}{going_on} on {train_data.source}: {cfg.total_steps(len(train_data))} steps",
+          flush=True)
 
     def progress(step: int, m: dict) -> None:
         if step % 50 == 0 or step == m["total"]:
@@ -393,12 +463,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\rstep {step}/{m['total']} loss {m['loss']:.4f} |g| {m['grad_norm']:.3f}"
                   f"{test} {m['seconds']:.1f}s", end="", flush=True)
 
-    result = train(model_cfg, cfg, train_data, test_data, on_step=progress)
+    result = train(model_cfg, cfg, train_data, test_data, on_step=progress, start=start)
     print()
     if result.message:
         print(result.message, file=sys.stderr)
+    recipe = cfg.to_dict()
+    if start is not None:  # the file it went on from, by name and steps (not the folder it lies in)
+        recipe["start_from"] = f"{Path(args.start_from).name} ({_steps_taken(start.history):,} steps)"
     try:
-        checkpoints.save(args.out, result.model, cfg, result.metrics, result.history,
+        checkpoints.save(args.out, result.model, recipe, result.metrics, result.history,
                          dataset={"train": train_data.source, "test": test_data.source,
                                   "n_train": len(train_data), "n_test": len(test_data)})
     except OSError as exc:

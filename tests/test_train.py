@@ -124,6 +124,61 @@ def test_cli_trains_saves_and_evaluates(tmp_path, capsys, monkeypatch):
     assert line["params"] == ckpt.metrics["params"]
 
 
+def test_training_goes_on_from_a_checkpoint_with_its_whole_history(tmp_path, capsys):
+    base = tmp_path / "base.pt"
+    assert train.main(["--sample", "--hidden", "16", "--epochs", "2", "--batch-size", "250", "--lr", "0.01",
+                       "--out", str(base)]) == 0
+    before, base_bytes = checkpoints.load(base), base.read_bytes()
+    out = tmp_path / "tuned.pt"
+    assert train.main(["--sample", "--start-from", str(base), "--epochs", "1", "--batch-size", "500", "--lr", "0.001",
+                       "--rotate", "15", "--out", str(out)]) == 0  # no --hidden: the checkpoint's architecture
+    assert "from " + str(base) in capsys.readouterr().out
+    after = checkpoints.load(out)
+    assert base.read_bytes() == base_bytes  # the checkpoint it went on from is left alone
+    assert after.model_config == before.model_config and after.model_config.hidden_size == 16
+    assert after.train_config["start_from"] == "base.pt (8 steps)" and after.train_config["rotate"] == 15
+    h, b = after.history, before.history
+    assert len(h["loss"]) == len(h["lr"]) == h["total_steps"] == after.metrics["steps"] == 8 + 2
+    assert h["loss"][:8] == b["loss"] and h["lr"][8:] != b["lr"][:2]
+    assert [e["step"] for e in h["evals"]] == [4, 8, 10] and [e["epoch"] for e in h["evals"]] == [1, 2, 3]
+    assert [(s["epoch"], s["step"]) for s in h["param_summaries"]] == [(0, 0), (1, 4), (2, 8), (3, 10)]
+    assert h["seconds"] > b["seconds"] and h["evals"][-1]["seconds"] > b["evals"][-1]["seconds"]
+    assert after.metrics["test_acc"] == h["evals"][-1]["test_acc"]
+
+
+def test_going_on_changes_only_what_the_new_steps_learn(halves):
+    tr, te = halves
+    start = train.train(ModelConfig("gru", 16), TrainConfig(lr=1e-2, batch_size=100, epochs=1), tr, te)
+    ckpt = checkpoints.Checkpoint(start.model, start.model.config, {}, start.metrics, start.history, {}, "")
+    on = train.train(ModelConfig("gru", 16), TrainConfig(lr=1e-9, batch_size=100, iterations=2,
+                                                          schedule="constant"), tr, te, start=ckpt)
+    for k, v in on.model.state_dict().items():  # a learning rate of 1e-9: the checkpoint's weights, barely moved
+        assert torch.allclose(v, start.model.state_dict()[k], atol=1e-7)
+    assert on.model is not start.model and on.history["evals"][-1]["test_acc"] == pytest.approx(
+        start.history["evals"][-1]["test_acc"], abs=0.01)
+
+
+@pytest.mark.parametrize("extra, message", [(["--hidden", "32"], "continue it with its own architecture"),
+                                            (["--cell", "lstm"], "continue it with its own architecture"),
+                                            (["--iterations", str(train.MAX_STEPS)], "fit in a checkpoint")])
+def test_going_on_refuses_what_cannot_continue_before_a_step(tmp_path, capsys, extra, message):
+    base = tmp_path / "base.pt"
+    assert train.main(["--sample", "--hidden", "16", "--iterations", "2", "--out", str(base)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "x.pt"
+    assert train.main(["--sample", "--start-from", str(base), *extra, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and not out.exists()
+
+
+def test_going_on_from_a_broken_file_is_a_clean_error(tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    assert train.main(["--sample", "--start-from", str(bad), "--out", str(tmp_path / "x.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: bad.pt") and "not a torch checkpoint" in err
+
+
 def test_cli_reports_bad_settings(tmp_path, capsys):
     assert train.main(["--sample", "--lr", "-1", "--out", str(tmp_path / "x.pt")]) == 2
     assert "learning rate" in capsys.readouterr().err
