@@ -72,7 +72,7 @@ def predict(models: dict[str, SequenceClassifier], digit) -> dict[str, Predictio
 
 # Below this for every model, the drawing is probably not an MNIST-like digit. Calibrated on real
 # digits: the largest threshold at which every shipped model is below it for at most 0.5% of MNIST's
-# 10,000 test digits (0.884 for the models of issue 12; bench/drawn_digits.py prints it,
+# 10,000 test digits (0.888 for the models of issue 12; bench/drawn_digits.py prints it,
 # tests/test_shipped_models.py pins it).
 LOW_CONFIDENCE = 0.88
 

@@ -27,6 +27,18 @@ def test_shipped_model(name, test_digits):
         assert result["accuracy"] == pytest.approx(ckpt.metrics["test_acc"], abs=1e-4)
 
 
+def test_the_fine_tuned_birnn_keeps_its_whole_history():
+    """models/birnn.pt went on from a 40-epoch run (train.py --start-from; models/README.md): its
+    file holds both runs' steps, and its recipe names what it went on from, without a folder."""
+    ckpt = checkpoints.load(SHIPPED_DIR / "birnn.pt")
+    h = ckpt.history
+    assert ckpt.train_config["start_from"] == "birnn-base.pt (18,760 steps)" and ckpt.train_config["rotate"] == 15
+    assert len(h["loss"]) == len(h["grad_norm"]) == h["total_steps"] == ckpt.metrics["steps"] == 18_760 + 3_752
+    assert [s["epoch"] for s in h["param_summaries"]] == list(range(49))  # at the start and after each epoch
+    assert [e["step"] for e in h["evals"]][-9:] == [18_760 + 469 * k for k in range(8)] + [22_512]
+    assert max(h["lr"][18_760:]) == pytest.approx(1e-3, rel=1e-3) and max(h["lr"][:18_760]) == pytest.approx(2e-3)
+
+
 def test_the_unsure_threshold_is_calibrated_on_mnist(test_digits):
     """attribution.LOW_CONFIDENCE is the largest threshold at which the Draw page calls at most
     0.5% of MNIST's test digits 'unsure' (every shipped model below it): chosen on real digits,
