@@ -154,7 +154,8 @@ def anchor_rows(shipped: dict[str, Checkpoint]) -> list[dict]:
         training = _("{optimizer} lr {lr}, batch {batch}, {steps:,} steps", optimizer=tc.get("optimizer", "?"),
                      lr=tc.get("lr", "?"), batch=tc.get("batch_size", "?"), steps=steps)
         if tc.get("start_from"):  # fine-tuned (train.py --start-from): the recipe above is the last run's
-            training = _("{training}, going on from {start}", training=training, start=tc["start_from"])
+            training = _("{training}, going on from {start} ({steps:,} steps)", training=training,
+                         start=tc["start_from"], steps=tc.get("start_from_steps") or 0)
         rows.append({"model": _("shipped: {name}", name=name),
                      "architecture": _("{model}, PyTorch", model=ckpt.model_config.label),
                      "training": training,

@@ -468,8 +468,8 @@ def main(argv: list[str] | None = None) -> int:
     if result.message:
         print(result.message, file=sys.stderr)
     recipe = cfg.to_dict()
-    if start is not None:  # the file it went on from, by name and steps (not the folder it lies in)
-        recipe["start_from"] = f"{Path(args.start_from).name} ({_steps_taken(start.history):,} steps)"
+    if start is not None:  # the file it went on from, by name (not the folder it lies in), and its steps
+        recipe.update(start_from=Path(args.start_from).name, start_from_steps=_steps_taken(start.history))
     try:
         checkpoints.save(args.out, result.model, recipe, result.metrics, result.history,
                          dataset={"train": train_data.source, "test": test_data.source,

@@ -86,7 +86,7 @@ def test_table_rows_and_anchors(model, digits, tmp_path):
     assert rows[0]["test accuracy"] == 0.9766 and rows[0]["test digits"] == 128
     assert rows[1]["test accuracy"] == 0.987 and rows[1]["test digits"] == 10_000
     assert rows[1]["training"] == "adam lr 0.003, batch 64, 100 steps"
-    shipped["lstm"].train_config["start_from"] = "base.pt (80 steps)"  # fine-tuned: train.py --start-from
+    shipped["lstm"].train_config.update(start_from="base.pt", start_from_steps=80)  # train.py --start-from
     assert compare.anchor_rows(shipped)[1]["training"] == "adam lr 0.003, batch 64, 100 steps, going on from base.pt (80 steps)"
     assert compare.summary_row("s", shipped["lstm"], None, r)["note"] == ""
 

@@ -32,7 +32,8 @@ def test_the_fine_tuned_birnn_keeps_its_whole_history():
     file holds both runs' steps, and its recipe names what it went on from, without a folder."""
     ckpt = checkpoints.load(SHIPPED_DIR / "birnn.pt")
     h = ckpt.history
-    assert ckpt.train_config["start_from"] == "birnn-base.pt (18,760 steps)" and ckpt.train_config["rotate"] == 15
+    tc = ckpt.train_config
+    assert (tc["start_from"], tc["start_from_steps"], tc["rotate"]) == ("birnn-base.pt", 18_760, 15)
     assert len(h["loss"]) == len(h["grad_norm"]) == h["total_steps"] == ckpt.metrics["steps"] == 18_760 + 3_752
     assert [s["epoch"] for s in h["param_summaries"]] == list(range(49))  # at the start and after each epoch
     assert [e["step"] for e in h["evals"]][-9:] == [18_760 + 469 * k for k in range(8)] + [22_512]

@@ -136,7 +136,8 @@ def test_training_goes_on_from_a_checkpoint_with_its_whole_history(tmp_path, cap
     after = checkpoints.load(out)
     assert base.read_bytes() == base_bytes  # the checkpoint it went on from is left alone
     assert after.model_config == before.model_config and after.model_config.hidden_size == 16
-    assert after.train_config["start_from"] == "base.pt (8 steps)" and after.train_config["rotate"] == 15
+    tc = after.train_config
+    assert (tc["start_from"], tc["start_from_steps"], tc["rotate"]) == ("base.pt", 8, 15)
     h, b = after.history, before.history
     assert len(h["loss"]) == len(h["lr"]) == h["total_steps"] == after.metrics["steps"] == 8 + 2
     assert h["loss"][:8] == b["loss"] and h["lr"][8:] != b["lr"][:2]
