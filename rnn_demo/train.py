@@ -371,7 +371,7 @@ def continue_history(before: dict, after: dict) -> dict:
     steps = _steps_taken(before)
     spe = before.get("steps_per_epoch") or after["steps_per_epoch"]
     summaries = before.get("param_summaries", [])
-    epochs = summaries[-1]["epoch"] if summaries else 0
+    epochs = max(len(summaries) - 1, 0)  # counted, not read: a forged file's epoch numbers could overflow
     seconds = before.get("seconds", 0.0)
     out = dict(after)
     for k in ("loss", "grad_norm", "batch_acc", "lr"):

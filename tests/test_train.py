@@ -1,3 +1,4 @@
+import io
 import json
 import math
 from dataclasses import replace
@@ -170,6 +171,16 @@ def test_going_on_refuses_what_cannot_continue_before_a_step(tmp_path, capsys, e
     assert train.main(["--sample", "--start-from", str(base), *extra, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and not out.exists()
+
+
+def test_a_joined_history_numbers_on_from_what_was_recorded_not_from_forged_numbers(halves):
+    tr, te = halves
+    start = train.train(ModelConfig("rnn", 16), TrainConfig(batch_size=400, epochs=2), tr, te)
+    forged = dict(start.history, param_summaries=[dict(s, epoch=2**63 - 1) for s in start.history["param_summaries"]])
+    ckpt = checkpoints.Checkpoint(start.model, start.model.config, {}, start.metrics, forged, {}, "")
+    on = train.train(ModelConfig("rnn", 16), TrainConfig(batch_size=400, epochs=1), tr, te, start=ckpt)
+    assert [s["epoch"] for s in on.history["param_summaries"]][-1] == 3  # two epochs, then one more
+    checkpoints.load(io.BytesIO(checkpoints.to_bytes_of(on.model, {}, on.metrics, on.history)))  # it still loads
 
 
 def test_going_on_from_a_broken_file_is_a_clean_error(tmp_path, capsys):
