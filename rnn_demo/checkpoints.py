@@ -26,19 +26,18 @@ from pathlib import Path
 import torch
 
 from rnn_demo import model as _model
+from rnn_demo import recipe
 # Refusals are translated when shown, not when made (`i18n.lazy`): a bad file is read once and
 # its reason shown to learners of either language. `_` here is the deferred form.
 from rnn_demo.i18n import N_
 from rnn_demo.i18n import lazy as _
 from rnn_demo.model import CELLS, ModelConfig, SequenceClassifier, build, count_params
+from rnn_demo.recipe import MAX_EVALS, MAX_STEPS, MAX_SUMMARIES, TrainConfig  # noqa: F401  (limits kept here too)
 
 FORMAT = "rnn-demo/1"
 MAX_BYTES = 50 * 1024 * 1024   # a checkpoint file (the largest model the config allows is ~35 MB)
 MAX_MEMBERS = 64               # files inside the archive (ours hold about a dozen)
 MAX_PICKLE = 16 * 1024 * 1024  # the archive's data.pkl: the history of 200,000 steps is ~8 MB
-MAX_STEPS = 200_000            # entries in each per-step history list (train.py refuses longer runs)
-MAX_EVALS = 20_000             # test evaluations recorded in the history
-MAX_SUMMARIES = 1_001          # per-epoch weight summaries (train.py: at most 1,000 epochs)
 MAX_BINS = 1_000               # histogram bins in one weight summary
 MAX_NUMBERS = 1_500_000        # numbers in a whole history (a pickle can repeat one list many times)
 MAX_TEXT = 500                 # characters in one string value
@@ -381,7 +380,6 @@ def _weights(value, config: ModelConfig) -> dict[str, torch.Tensor]:
 
 def _train_config(value) -> dict:
     """The recipe: known fields must make a valid TrainConfig; other entries plain values."""
-    from rnn_demo.train import TrainConfig
     cfg = _scalars(value, "train_config")
     known = {f.name for f in fields(TrainConfig)}
     try:
@@ -408,12 +406,9 @@ def _history(h: dict, state: dict) -> dict:
     """The known entries, checked; anything else in a history is dropped."""
     out: dict = {}
     budget = _Budget()
-    for k in ("loss", "grad_norm"):
+    for k in recipe.STEP_KEYS:
         if k in h:
-            out[k] = _numbers(h[k], f"history.{k}", budget, last_may_be_bad=True)
-    for k in ("batch_acc", "lr"):
-        if k in h:
-            out[k] = _numbers(h[k], f"history.{k}", budget)
+            out[k] = _numbers(h[k], f"history.{k}", budget, last_may_be_bad=k in recipe.MAY_END_BAD)
     if "evals" in h:
         evals = _list(h["evals"], "history.evals", MAX_EVALS)
         budget.take(5 * len(evals), "history.evals")
@@ -422,13 +417,13 @@ def _history(h: dict, state: dict) -> dict:
         names = set(state)
         out["param_summaries"] = [_summary(s, f"history.param_summaries[{i}]", names, budget) for i, s in
                                   enumerate(_list(h["param_summaries"], "history.param_summaries", MAX_SUMMARIES))]
-    for k in ("clip", "seconds"):
+    for k in recipe.NUMBER_KEYS:
         if k in h:
             out[k] = float(_number(h[k], f"history.{k}", 0.0))
-    for k in ("steps_per_epoch", "total_steps"):
+    for k in recipe.WHOLE_KEYS:
         if k in h:
             out[k] = _whole(h[k], f"history.{k}", 1)
-    for k in ("status", "precision"):
+    for k in recipe.TEXT_KEYS:
         if k in h:
             out[k] = _text(h[k], f"history.{k}")
     return out

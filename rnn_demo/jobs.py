@@ -19,10 +19,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from rnn_demo import checkpoints, data, i18n, store, threads
+from rnn_demo import checkpoints, data, i18n, recipe, store, threads
 from rnn_demo.i18n import N_, _
 from rnn_demo.model import ModelConfig
-from rnn_demo.train import TrainConfig, train
+from rnn_demo.recipe import TrainConfig
+from rnn_demo.train import train
 
 MAX_NAME = store.MAX_NAME
 HEARTBEAT_S = 30.0
@@ -82,11 +83,12 @@ class Job:
     started: float = field(default_factory=time.time)
     train_started: float | None = None
     finished: float | None = None
-    loss: list = field(default_factory=list)
-    batch_acc: list = field(default_factory=list)
-    grad_norm: list = field(default_factory=list)
-    evals: list = field(default_factory=list)
-    history: dict | None = None
+    # The run's history so far (recipe.History's per-step lists and evaluations), then all of it
+    loss: list[float] = field(default_factory=list)
+    batch_acc: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    evals: list[recipe.Eval] = field(default_factory=list)
+    history: recipe.History | None = None
     metrics: dict | None = None
     saved: Path | None = None
     unsaved: bytes | None = None  # the checkpoint, when it could not be written (a full disk)

@@ -23,13 +23,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnn_demo import checkpoints, data
+from rnn_demo import checkpoints, data, registry
 from rnn_demo.i18n import N_, _
 from rnn_demo.model import ModelConfig, SequenceClassifier
-from rnn_demo.train import TrainConfig, train
+from rnn_demo.recipe import TrainConfig
+from rnn_demo.train import train
 
-ROOT = Path(__file__).resolve().parent.parent
-FOLDER = ROOT / "models" / "memory"
+ROOT = registry.ROOT
+FOLDER = registry.MEMORY_DIR
 RESULTS = FOLDER / "results.json"
 RUNS = FOLDER / "runs"
 

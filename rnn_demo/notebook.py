@@ -13,16 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rnn_demo import analysis, checkpoints, data
-from rnn_demo.i18n import _
+from rnn_demo import analysis, checkpoints, data, registry
 from rnn_demo.model import SequenceClassifier
 
-ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_DIR = ROOT / "models"
-
-
-def _user_dir() -> Path:
-    return Path(os.environ.get("RNN_DEMO_USER_MODELS", ROOT / "user_models"))
+ROOT, SHIPPED_DIR = registry.ROOT, registry.SHIPPED_DIR
 
 
 def load(model: str | os.PathLike = "rnn") -> SequenceClassifier:
@@ -31,12 +25,7 @@ def load(model: str | os.PathLike = "rnn") -> SequenceClassifier:
     history and settings, `rnn_demo.checkpoints.load(path)`. Raises CheckpointError."""
     path = Path(model)
     if not path.is_file():
-        found = [d / f"{model}.pt" for d in (SHIPPED_DIR, _user_dir()) if (d / f"{model}.pt").is_file()]
-        if not found:
-            names = sorted(p.stem for p in checkpoints.list_checkpoints(SHIPPED_DIR, _user_dir()))
-            raise checkpoints.CheckpointError(_("No model called {name}; there are: {names}.", name=repr(str(model)),
-                                                names=", ".join(names)))
-        path = found[0]
+        path = registry.find(str(model), registry.env_user_dir())
     return checkpoints.load(path).model
 
 

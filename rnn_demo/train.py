@@ -15,7 +15,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -23,134 +23,14 @@ import torch
 from torch import nn
 
 from rnn_demo import augment, checkpoints, data, precision, tblog
-from rnn_demo.i18n import N_, _, ngettext
-from rnn_demo.model import (FORGET_INITS, ModelConfig, SequenceClassifier, build, count_params, init_forget_gate,
-                            initialise)
+from rnn_demo.i18n import _, ngettext
+from rnn_demo.model import ModelConfig, SequenceClassifier, build, count_params, init_forget_gate, initialise
+# The recipe lives in recipe.py; these names stay importable from here (README, CLI, notebooks).
+from rnn_demo.recipe import (FAST, INITS, MAX_EVALS, MAX_GAP, MAX_STEPS, MAX_SUMMARIES, OPTIMIZERS,  # noqa: F401
+                             PRESETS, SCHEDULES, TrainConfig, continue_history, new_history, steps_taken)
 
-OPTIMIZERS = ("rmsprop", "adam", "sgd")
-SCHEDULES = ("constant", "onecycle")
-INITS = ("default", "zeros", "orthogonal")
 HIST_BINS = 30
-MAX_GAP = 1000  # rows after the digit in the memory task
-MAX_STEPS = checkpoints.MAX_STEPS  # a longer run's history would not fit a checkpoint
 EXPLODED = 1e4  # a loss above this, or 100 times the first step's, counts as divergence
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    optimizer: str = "adam"      # rmsprop (the seed) | adam | sgd (with momentum 0.9)
-    lr: float = 3e-3             # peak learning rate
-    batch_size: int = 256
-    epochs: float = 5.0          # passes over the training digits (when iterations == 0)
-    iterations: int = 0          # optimisation steps; overrides epochs when > 0
-    clip: float = 1.0            # max global gradient norm (0 = no clipping)
-    init: str = "orthogonal"     # default | zeros (the seed) | orthogonal
-    schedule: str = "onecycle"   # constant | onecycle (Smith & Topin 2018)
-    warmup: float = 0.25         # onecycle: fraction of the steps spent raising the learning rate
-    label_smoothing: float = 0.0 # target 1 - e for the true digit, e/10 spread over all ten (Szegedy et al. 2016)
-    seed: int = 0
-    eval_every: int = 0          # steps between test evaluations (0 = once per epoch)
-    device: str = "auto"         # auto (cuda when torch sees one) | cpu | cuda
-    precision: str = "fp32"      # fp32 | bf16 (autocast: bfloat16 products, fp32 weights) | auto (precision.py)
-    tensorboard: str = ""        # folder for TensorBoard event files (rnn_demo/tblog.py); "" = none
-    augment: float = 0.0         # random turns, slants, sizes, shifts, pens per batch: 0 = off, 1 = augment.py's ranges
-    non_digits: float = 0.0      # extra non-digit images per batch, as a share of it, trained towards a uniform answer
-    rotate: float = 0.0          # > 0: random turns up to this many degrees either way, whatever augment's strength
-    gap: int = 0                 # memory task (memory.py): blank rows after the digit, read out after the last
-    gap_noise: float = 0.0       # gap rows' pixels uniform in [0, gap_noise] instead of blank
-    forget_init: str = "standard"  # LSTM forget / GRU update-gate bias: standard | constant | chrono (model.py)
-    forget_bias: float = 1.0     # forget_init constant: that bias
-
-    def __post_init__(self):
-        # (ok, message, its values): only a failing check's message is translated, in the caller's language
-        checks = [(self.optimizer in OPTIMIZERS, N_("optimizer must be one of {options}"),
-                   {"options": ", ".join(OPTIMIZERS)}),
-                  (self.schedule in SCHEDULES, N_("schedule must be one of {options}"),
-                   {"options": ", ".join(SCHEDULES)}),
-                  (self.init in INITS, N_("initialisation must be one of {options}"), {"options": ", ".join(INITS)}),
-                  (_num(self.lr) and 0 < self.lr <= 1000,
-                   N_("learning rate must be a number above 0 and at most 1,000"), {}),
-                  (_int(self.batch_size) and 1 <= self.batch_size <= 8192,
-                   N_("batch size must be between 1 and 8192"), {}),
-                  (_num(self.epochs) and 0 <= self.epochs <= 1000, N_("epochs must be a number from 0 to 1,000"), {}),
-                  (_int(self.iterations) and 0 <= self.iterations <= MAX_STEPS,
-                   N_("iterations must be a whole number from 0 to {limit:,}"), {"limit": MAX_STEPS}),
-                  (self.iterations > 0 or self.epochs > 0, N_("train for at least one step"), {}),
-                  (_num(self.clip) and 0 <= self.clip <= 1e6, N_("clipping threshold must be a number, 0 or more"), {}),
-                  (_num(self.warmup) and 0 < self.warmup < 1,
-                   N_("warm-up must be a fraction of the steps, between 0 and 1"), {}),
-                  (_num(self.label_smoothing) and 0 <= self.label_smoothing < 1,
-                   N_("label smoothing must be at least 0 and below 1"), {}),
-                  (_int(self.seed) and 0 <= self.seed < 2**63,
-                   N_("seed must be a whole number from 0 to 2^63 - 1"), {}),
-                  (_int(self.eval_every) and 0 <= self.eval_every <= MAX_STEPS,
-                   N_("eval_every must be a whole number, 0 or more"), {}),
-                  (self.device in ("auto", "cpu", "cuda"), N_("device must be auto, cpu or cuda"), {}),
-                  (self.precision in precision.CHOICES, N_("precision must be auto, fp32 or bf16"), {}),
-                  (_num(self.augment) and 0 <= self.augment <= 2,
-                   N_("augmentation strength must be between 0 and 2"), {}),
-                  (_num(self.non_digits) and 0 <= self.non_digits <= 0.5,
-                   N_("the share of non-digits must be between 0 and 0.5"), {}),
-                  (_num(self.rotate) and 0 <= self.rotate <= 90, N_("rotation must be between 0 and 90 degrees"), {}),
-                  (_int(self.gap) and 0 <= self.gap <= MAX_GAP, N_("gap must be a whole number from 0 to {limit}"),
-                   {"limit": MAX_GAP}),
-                  (_num(self.gap_noise) and 0 <= self.gap_noise <= 1, N_("gap noise must be between 0 and 1"), {}),
-                  (self.forget_init in FORGET_INITS, N_("forget_init must be one of {options}"),
-                   {"options": ", ".join(FORGET_INITS)}),
-                  (_num(self.forget_bias) and -20 <= self.forget_bias <= 20,
-                   N_("forget bias must be between -20 and 20"), {})]
-        for ok, message, values in checks:
-            if not ok:
-                raise ValueError(_(message, **values))
-
-    def check_length(self, n_train: int) -> None:
-        """Refuse a run whose history would be too long to keep in a checkpoint."""
-        if self.total_steps(n_train) > MAX_STEPS:
-            raise ValueError(_("this run would take {steps:,} steps; at most {limit:,} fit in a checkpoint "
-                               "(fewer epochs or a larger batch)", steps=self.total_steps(n_train), limit=MAX_STEPS))
-
-    def total_steps(self, n_train: int) -> int:
-        if self.iterations > 0:
-            return int(self.iterations)
-        return max(1, math.ceil(self.epochs * math.ceil(n_train / self.batch_size)))
-
-    def to_dict(self) -> dict:
-        """The recipe, as a checkpoint keeps it: without the log folder, a path on the machine
-        that trained it (checkpoints are downloaded and shared)."""
-        return {k: v for k, v in asdict(self).items() if k != "tensorboard"}
-
-
-def _num(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-# The seed's recipe: tanh RNN 128, RMSprop(lr=1e-3, decay 0.9), batch 128, 10,000 iterations.
-PRESETS: dict[str, TrainConfig] = {
-    "seed": TrainConfig(optimizer="rmsprop", lr=1e-3, batch_size=128, iterations=10_000, clip=0.0,
-                        init="zeros", schedule="constant"),
-    "fast": TrainConfig(),
-}
-
-# Our default recipe per cell: the seed's architecture, trained faster (bench/train_speed.py):
-# Adam with a one-cycle schedule, clipping, orthogonal W_hh, and just enough epochs to pass the
-# seed's accuracy. Batch 128 is the fastest per digit for the LSTM on a CPU (larger batches
-# fall out of cache); for the tanh RNN larger batches are faster per digit but need more epochs.
-# The tanh RNN: a short warm-up, label smoothing 0.1 and a looser clip took it past 97.5% in
-# 3.5-3.75 epochs on seeds 0, 1 and 2 (97.56 / 97.64 / 97.65% after 4), where 6 epochs of the
-# plain recipe ended at 97.42%.
-FAST: dict[str, TrainConfig] = {"rnn": TrainConfig(lr=3e-3, batch_size=128, epochs=4, clip=5.0, warmup=0.1,
-                                                   label_smoothing=0.1),
-                                # bfloat16 products where they are faster (AMX or a GPU: 40%; precision.py).
-                                # A higher peak rate over fewer epochs: in fp32, seeds 0-3 passed 98.6% at
-                                # steps 900 / 850 / 1050 / 1000 of 1,173 (98.66-98.84% at the end; bf16, seeds
-                                # 0-2: 1050 / 950 / 1100), where
-                                # lr 3e-3 over 3.5 epochs passed it at step 1,350 or not at all (98.54%).
-                                "lstm": TrainConfig(lr=9e-3, batch_size=128, epochs=2.5, precision="auto"),
-                                "gru": TrainConfig(lr=3e-3, batch_size=128, epochs=3)}
 
 
 @dataclass
@@ -250,11 +130,8 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
     eval_every = cfg.eval_every or steps_per_epoch
-    history = {"loss": [], "batch_acc": [], "grad_norm": [], "lr": [], "evals": [],
-               "param_summaries": [{"epoch": 0, "step": 0, "params": param_summaries(model)}],
-               "clip": cfg.clip, "steps_per_epoch": steps_per_epoch, "total_steps": total,
-               "precision": "bf16" if bf16 else "fp32",
-               "seconds": 0.0}
+    history = new_history({"epoch": 0, "step": 0, "params": param_summaries(model)}, cfg.clip, steps_per_epoch,
+                          total, "bf16" if bf16 else "fp32")
     status, message = "done", ""
     tb = tblog.TensorBoardLog(cfg.tensorboard) if cfg.tensorboard else None
     if tb is not None:
@@ -338,13 +215,6 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     return TrainResult(model.cpu(), history, status, message)
 
 
-def _steps_taken(h: dict) -> int:
-    """Steps a history records in full (a diverged run's bad step, logged last in loss and
-    grad_norm only, is not one)."""
-    lengths = [len(h[k]) for k in ("loss", "grad_norm", "batch_acc", "lr") if k in h]
-    return min(lengths) if lengths else 0
-
-
 def check_continuation(start: checkpoints.Checkpoint, model_cfg: ModelConfig, cfg: TrainConfig,
                        n_train: int) -> None:
     """Refuse, before any step, to go on training a model of another shape, or a run whose joined
@@ -353,39 +223,16 @@ def check_continuation(start: checkpoints.Checkpoint, model_cfg: ModelConfig, cf
         raise ValueError(_("{name} is a {model}, not a {asked}: continue it with its own architecture",
                            name=start.name, model=start.model_config.label, asked=model_cfg.label))
     h = start.history
-    steps = _steps_taken(h) + cfg.total_steps(n_train)
+    steps = steps_taken(h) + cfg.total_steps(n_train)
     if steps > MAX_STEPS:
         raise ValueError(_("{name} and this run would take {steps:,} steps; at most {limit:,} fit in a checkpoint",
                            name=start.name, steps=steps, limit=MAX_STEPS))
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     evals = len(h.get("evals", [])) + math.ceil(cfg.total_steps(n_train) / (cfg.eval_every or steps_per_epoch)) + 1
     summaries = len(h.get("param_summaries", [])) + math.ceil(cfg.total_steps(n_train) / steps_per_epoch) + 1
-    if evals > checkpoints.MAX_EVALS or summaries > checkpoints.MAX_SUMMARIES:
+    if evals > MAX_EVALS or summaries > MAX_SUMMARIES:
         raise ValueError(_("{name} and this run would record more evaluations or epochs than fit in a checkpoint",
                            name=start.name))
-
-
-def continue_history(before: dict, after: dict) -> dict:
-    """One history for a model trained in two runs: `after`'s steps, evaluations and weight
-    summaries numbered on from `before`'s, so the pages show the whole of how it learned."""
-    steps = _steps_taken(before)
-    spe = before.get("steps_per_epoch") or after["steps_per_epoch"]
-    summaries = before.get("param_summaries", [])
-    epochs = max(len(summaries) - 1, 0)  # counted, not read: a forged file's epoch numbers could overflow
-    seconds = before.get("seconds", 0.0)
-    out = dict(after)
-    for k in ("loss", "grad_norm", "batch_acc", "lr"):
-        out[k] = list(before.get(k, []))[:steps] + after[k]
-    out["evals"] = list(before.get("evals", [])) + [
-        {**e, "step": e["step"] + steps, "epoch": e["epoch"] + steps / spe, "seconds": e["seconds"] + seconds}
-        for e in after["evals"]]
-    # after's first summary is the weights it started from: the last of before's, when that was taken at its end
-    fresh = after["param_summaries"][1:] if summaries and summaries[-1]["step"] == steps else after["param_summaries"]
-    out["param_summaries"] = list(summaries) + [{**s, "epoch": s["epoch"] + epochs, "step": s["step"] + steps}
-                                                for s in fresh]
-    out["total_steps"] = steps + after["total_steps"]
-    out["seconds"] = seconds + after["seconds"]
-    return out
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -469,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         print(result.message, file=sys.stderr)
     recipe = cfg.to_dict()
     if start is not None:  # the file it went on from, by name (not the folder it lies in), and its steps
-        recipe.update(start_from=Path(args.start_from).name, start_from_steps=_steps_taken(start.history))
+        recipe.update(start_from=Path(args.start_from).name, start_from_steps=steps_taken(start.history))
     try:
         checkpoints.save(args.out, result.model, recipe, result.metrics, result.history,
                          dataset={"train": train_data.source, "test": test_data.source,
