@@ -31,7 +31,7 @@ st.markdown(_(
 
 names = list(ui.model_paths())
 if not names:
-    st.error(_("No models found: the shipped models should be in models/. Train one on the Train page."))
+    st.error(_(ui.NO_MODELS))
     st.stop()
 
 # --- 1. through time ---------------------------------------------------------------------

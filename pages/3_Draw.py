@@ -48,8 +48,7 @@ with ui.one_at_a_time(answer=True, urgent=not pen.down), right:
     cells = ui.readable_models()
     ui.unreadable_note()
     if not cells:
-        st.error(_("No model could be loaded: the shipped models should be in models/. "
-                   "Train one on the Train page, or reinstall the app."))
+        st.error(_(ui.NO_MODELS))
         st.stop()
     names = list(cells)
     # Before the models run: a run made stale by a newer drawing (the pen sends a few a second)

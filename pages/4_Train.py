@@ -6,7 +6,7 @@ from rnn_demo.checkpoints import CheckpointError
 from rnn_demo.i18n import N_, _
 from rnn_demo.model import ModelConfig
 from rnn_demo.plots import training as plots
-from rnn_demo.train import TrainConfig
+from rnn_demo.recipe import PRESETS, TrainConfig
 
 ui.setup(N_("Train"))
 ui.figure_format_picker()
@@ -25,9 +25,10 @@ st.markdown(_(
 QUICK = {"cell": "rnn", "bidir": False, "hidden": 128, "layers": 1, "optimizer": "adam", "lr": 0.003,
          "batch": 16, "length": "iterations", "epochs": 5.0, "iterations": 5000, "clip": 1.0, "init": "orthogonal",
          "schedule": "onecycle", "seed": 0}
-SEED = {"cell": "rnn", "bidir": False, "hidden": 128, "layers": 1, "optimizer": "rmsprop", "lr": 0.001,
-        "batch": 128, "length": "iterations", "epochs": 5.0, "iterations": 10_000, "clip": 0.0, "init": "zeros",
-        "schedule": "constant", "seed": 0}
+_seed = PRESETS["seed"]  # the seed's recipe, as `python -m rnn_demo.train --preset seed` runs it
+SEED = {"cell": "rnn", "bidir": False, "hidden": 128, "layers": 1, "optimizer": _seed.optimizer, "lr": _seed.lr,
+        "batch": _seed.batch_size, "length": "iterations", "epochs": 5.0, "iterations": _seed.iterations,
+        "clip": _seed.clip, "init": _seed.init, "schedule": _seed.schedule, "seed": _seed.seed}
 for k, v in QUICK.items():
     st.session_state.setdefault(f"train_{k}", v)
 
@@ -138,16 +139,7 @@ if config_error is None:
     if which == "mnist" and not have_mnist:
         st.warning(_("Choose the bundled sample, or make the full MNIST available as described above."))
 
-remote = None if running is not None else jobs.elsewhere(ui.USER_DIR)  # a run on another replica
-if remote is not None:
-    st.warning(ui.plain(jobs.busy_message(remote, _("someone on another server"))))
-busy = running is not None or remote is not None
-if running is not None and running.owner != me:
-    snap = running.snapshot()
-    st.warning(ui.plain(_("Someone else is training '{name}' ({model}) on this server, step {step} of {total}. Only "
-                          "one training runs at a time: wait for it to finish (about {eta}).", name=snap["name"],
-                          model=snap["model"], step=snap["step"], total=snap["total"] or "?",
-                          eta=jobs.format_seconds(snap["eta_s"]))))
+busy = ui.busy_elsewhere(running, me)
 start = st.button(_("Start training"), type="primary", key="train_start",
                   disabled=busy or config_error is not None or (which == "mnist" and not have_mnist))
 if start:
@@ -165,11 +157,7 @@ if start:
 # --- live progress ------------------------------------------------------------------------
 
 
-def show_progress(job: jobs.Job, owner: bool) -> dict:
-    ui.keep_language()  # a fragment's own rerun skips ui.setup
-    if owner:
-        job.touch()  # the heartbeat: a run nobody watches stops itself
-    s = job.snapshot()
+def show_progress(job: jobs.Job, s: dict, owner: bool) -> None:
     total = s["total"] or 0
     frac = s["step"] / total if total else 0.0
     if s["status"] in ("queued", "loading"):
@@ -195,7 +183,6 @@ def show_progress(job: jobs.Job, owner: bool) -> dict:
                     key="train_curves", config=ui.plot_config("training-curves"))
     st.plotly_chart(plots.grad_norm_steps(s["grad_norm"], s["clip"], total), width="stretch",
                     key="train_grad", config=ui.plot_config("gradient-norm"))
-    return s
 
 
 job = mine if mine is not None else running
@@ -206,15 +193,8 @@ if job is not None:
                  "above the red line were scaled down to it.") if job.train_config.clip > 0 else
                _("The loss is the cross-entropy of each batch. The gradient norm is measured before clipping; this "
                  "recipe does not clip it."))
-    live = not job.finished_ok
-
-    @st.fragment(run_every=2.0 if live else None)
-    def progress_panel():
-        s = show_progress(job, owner=job.owner == me)
-        if live and s["finished"]:
-            st.rerun()  # the whole page: the new model appears in the lists below
-
-    progress_panel()
+    owner = job.owner == me
+    ui.progress_panel(job, lambda s: show_progress(job, s, owner), heartbeat=owner)  # then the new model in the lists below
     s = job.snapshot()
     if s["finished"]:
         saved = " " + _("Saved as {name}.", name=s["name"]) if s["saved"] else ""

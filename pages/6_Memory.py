@@ -155,7 +155,7 @@ else:
     else:
         with ui.friendly_errors(_("The models' states could not be shown")):
             views = {v: ui.memory_view(shipped[gap][v], gap) for v in chosen}
-        key = (gap, tuple((v, *ui._version(shipped[gap][v])) for v in chosen))
+        key = (gap, tuple((v, *ui.file_version(shipped[gap][v])) for v in chosen))
         label = int(ui.sample().labels[index])
         left, right = st.columns([1, 4])
         with left:
@@ -274,16 +274,7 @@ if which == "mnist" and not have_mnist:
 st.caption(_("The shipped recipe with {steps} steps instead of {recipe}, read on {rows} rows per digit. On the bundled "
              "sample the test set is 200 digits, so a star is good to about ±3 points.", steps=steps,
              recipe=memory.RECIPE.iterations, rows=28 + train_gap))
-remote = None if running is not None else jobs.elsewhere(ui.USER_DIR)
-if remote is not None:
-    st.warning(ui.plain(jobs.busy_message(remote, _("someone on another server"))))
-if running is not None and running.owner != me:
-    snap = running.snapshot()
-    st.warning(ui.plain(_("Someone else is training '{name}' ({model}) on this server, step {step} of {total}. Only "
-                          "one training runs at a time: wait for it to finish (about {eta}).", name=snap["name"],
-                          model=snap["model"], step=snap["step"], total=snap["total"] or "?",
-                          eta=jobs.format_seconds(snap["eta_s"]))))
-busy = running is not None or remote is not None
+busy = ui.busy_elsewhere(running, me)
 if st.button(_("Start training"), type="primary", key="memory_train_start",
              disabled=busy or (which == "mnist" and not have_mnist)):
     try:
@@ -296,35 +287,29 @@ if st.button(_("Start training"), type="primary", key="memory_train_start",
     except jobs.JobError as exc:
         st.error(ui.plain(exc))
 
+
+def show_progress(mine: jobs.Job, s: dict) -> None:
+    total = s["total"] or 0
+    if s["status"] in ("queued", "loading"):
+        text = _("Loading the digits…")
+    elif s["finished"]:
+        text = jobs.finished_line(s)
+    else:
+        text = _("step {step:,} of {total:,} · about {eta} left", step=s["step"], total=total,
+                 eta=jobs.format_seconds(s["eta_s"]))
+    st.progress(min(1.0, s["step"] / total) if total else 0.0, text=ui.plain(f"{s['name']}: {text}"))
+    ev = [e for e in s["evals"] if e.get("test_acc") is not None]
+    if ev:
+        st.caption(_("test accuracy {acc:.1%} after step {step}", acc=ev[-1]["test_acc"], step=ev[-1]["step"]))
+    if not s["finished"]:
+        if st.button(_("Stop"), key="memory_train_stop", help=_("Stop after this step; what was learned is saved.")):
+            mine.stop(_("Stopped by you"))
+    elif s["status"] == "done" and s["saved"]:
+        st.success(ui.plain(_("Done: {name} scores {acc:.1%} at gap {gap}; it is the newest star in section 1.",
+                              name=s["name"], acc=s["metrics"].get("test_acc") or 0, gap=mine.train_config.gap)))
+    elif s["message"]:
+        (st.warning if s["status"] == "stopped" else st.error)(ui.plain(s["message"]))
+
+
 if mine is not None:
-    live = not mine.finished_ok
-
-    @st.fragment(run_every=2.0 if live else None)
-    def progress_panel():
-        ui.keep_language()  # a fragment's own rerun skips ui.setup
-        mine.touch()  # the heartbeat: a run nobody watches stops itself
-        s = mine.snapshot()
-        total = s["total"] or 0
-        if s["status"] in ("queued", "loading"):
-            text = _("Loading the digits…")
-        elif s["finished"]:
-            text = jobs.finished_line(s)
-        else:
-            text = _("step {step:,} of {total:,} · about {eta} left", step=s["step"], total=total,
-                     eta=jobs.format_seconds(s["eta_s"]))
-        st.progress(min(1.0, s["step"] / total) if total else 0.0, text=ui.plain(f"{s['name']}: {text}"))
-        ev = [e for e in s["evals"] if e.get("test_acc") is not None]
-        if ev:
-            st.caption(_("test accuracy {acc:.1%} after step {step}", acc=ev[-1]["test_acc"], step=ev[-1]["step"]))
-        if not s["finished"]:
-            if st.button(_("Stop"), key="memory_train_stop", help=_("Stop after this step; what was learned is saved.")):
-                mine.stop(_("Stopped by you"))
-        elif s["status"] == "done" and s["saved"]:
-            st.success(ui.plain(_("Done: {name} scores {acc:.1%} at gap {gap}; it is the newest star in section 1.",
-                                  name=s["name"], acc=s["metrics"].get("test_acc") or 0, gap=mine.train_config.gap)))
-        elif s["message"]:
-            (st.warning if s["status"] == "stopped" else st.error)(ui.plain(s["message"]))
-        if live and s["finished"]:
-            st.rerun()  # the whole page: the new point appears on the curve
-
-    progress_panel()
+    ui.progress_panel(mine, lambda s: show_progress(mine, s))  # then the new point appears on the curve
