@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rnn_demo import attribution, canvas, checkpoints, data, ui
+from rnn_demo import attribution, canvas, checkpoints, data, registry
 from rnn_demo.model import ModelConfig, build
 
 SHIPPED = {"rnn": ModelConfig("rnn", 128), "lstm": ModelConfig("lstm", 128), "gru": ModelConfig("gru", 128),
@@ -41,7 +41,7 @@ def main() -> None:
     torch.set_num_threads(2)
     models, sources = {}, {}
     for name, cfg in SHIPPED.items():
-        path = ui.SHIPPED_DIR / f"{name}.pt"
+        path = registry.SHIPPED_DIR / f"{name}.pt"
         if path.exists():
             models[name], sources[name] = checkpoints.load(path).model.eval(), "shipped"
         else:

@@ -70,7 +70,7 @@ def main(names: list[str]) -> None:
 
     checkpoints.load, analysis.sample_pca = counting_load, counting_pca
     name = names[0]
-    print(f"\nChanging the digit on the page ({name}), through the cached wrappers in rnn_demo/ui.py")
+    print(f"\nChanging the digit on the page ({name}), through the cached wrappers in rnn_demo/ui/cached.py")
     _, cold_model = timed(ui.load_model, name)
     _, cold_pca = timed(ui.sample_pca, name)
     _, first = timed(ui.digit_trace, name, digits.images[0], int(digits.labels[0]))

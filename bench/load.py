@@ -50,7 +50,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from bench.load_browser import DIGITS, cpu_seconds, pct, rss_mb, start_server, stop_server, wobble
 
 streamlit.logger.set_log_level("error")  # ui's caches warn that there is no runtime here: none is needed
-from rnn_demo import attribution, canvas, checkpoints, ui  # noqa: E402
+from rnn_demo import attribution, canvas, checkpoints, registry  # noqa: E402
 
 TIMEOUT_S = 120  # any single wait
 THINK_S = (2.0, 8.0)
@@ -310,7 +310,7 @@ async def measure(url: str, n: int, mode: str, args, models, server_pid: int) ->
 
 async def run(args) -> int:
     # the server gets an empty folder of its own for trained models: it shows the shipped ones
-    models = {n: checkpoints.load(ui.SHIPPED_DIR / f"{n}.pt").model.eval() for n in ui.SHIPPED}
+    models = {n: checkpoints.load(registry.SHIPPED_DIR / f"{n}.pt").model.eval() for n in registry.SHIPPED}
     with tempfile.TemporaryDirectory(prefix="rnn_load_") as tmp:
         # --url: an app already running (e.g. replicas behind nginx, deploy/); else our own server
         server = None if args.url else start_server(args.port, str(Path(tmp) / "user_models"),

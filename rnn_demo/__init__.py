@@ -1,6 +1,6 @@
 """rnn_demo: a recurrent network reading MNIST one row per time step, made visible.
 
-The library behind the Streamlit pages; nothing here imports streamlit except `ui.py`.
+The library behind the Streamlit pages; nothing here imports streamlit except the `ui` package.
 In a notebook: `from rnn_demo import load, trace` (rnn_demo/notebook.py).
 """
 _NOTEBOOK = ("load", "trace", "sample")

@@ -8,7 +8,7 @@ one whole sentence with named placeholders, and looked up in the session's langu
 
 The catalogs are standard gettext `.po` files managed with Babel, one per domain, so that the
 app's pages and the library keep their own: `rnn_demo/locale/ko/LC_MESSAGES/app.po` (app.py,
-pages/, rnn_demo/ui.py) and `.../rnn_demo.po` (the rest of rnn_demo/). `python -m scripts.i18n
+pages/, rnn_demo/ui/) and `.../rnn_demo.po` (the rest of rnn_demo/). `python -m scripts.i18n
 extract` refreshes the templates and catalogs from the code; `python -m scripts.i18n check`
 lists what is missing. They are read once, at first use, with Babel's own `.po` reader (no
 compiled `.mo` to go stale).

@@ -3,7 +3,7 @@
     python -m scripts.i18n extract   # templates (.pot) from the code, then every .po updated
     python -m scripts.i18n check     # untranslated, fuzzy or obsolete messages, placeholders
 
-Domains (rnn_demo/i18n.py): `app` is app.py, pages/ and rnn_demo/ui.py; `rnn_demo` is the rest
+Domains (rnn_demo/i18n.py): `app` is app.py, pages/ and rnn_demo/ui/; `rnn_demo` is the rest
 of rnn_demo/. New messages appear in each .po with an empty translation; write it, then run
 `check` (tests/test_i18n.py runs the same check).
 """
@@ -25,10 +25,10 @@ PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)(?:[^{}]*)\}(?!\})")
 
 
 def sources(domain: str) -> list[Path]:
-    ui = ROOT / "rnn_demo" / "ui.py"
+    ui = ROOT / "rnn_demo" / "ui"
     if domain == "app":
-        return [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), ui]
-    return [p for p in sorted((ROOT / "rnn_demo").rglob("*.py")) if p != ui and "locale" not in p.parts]
+        return [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted(ui.glob("*.py"))]
+    return [p for p in sorted((ROOT / "rnn_demo").rglob("*.py")) if ui not in p.parents and "locale" not in p.parts]
 
 
 def template(domain: str) -> Catalog:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageSequence
 from plotly.colors import get_colorscale, sample_colorscale, unlabel_rgb
 
-from rnn_demo import analysis, checkpoints, compare, data, export, gradients, ui
+from rnn_demo import analysis, checkpoints, compare, data, export, gradients, registry
 from rnn_demo.plots import explorer
 
 
@@ -21,13 +21,13 @@ def sample():
 
 @pytest.fixture(scope="module")
 def lstm_trace(sample):
-    model = checkpoints.load(ui.SHIPPED_DIR / "lstm.pt").model
+    model = checkpoints.load(registry.SHIPPED_DIR / "lstm.pt").model
     return analysis.digit_trace(model, sample.images[7].numpy(), int(sample.labels[7]))
 
 
 @pytest.fixture(scope="module")
 def rnn_trace(sample):
-    model = checkpoints.load(ui.SHIPPED_DIR / "rnn.pt").model
+    model = checkpoints.load(registry.SHIPPED_DIR / "rnn.pt").model
     return analysis.digit_trace(model, sample.images[0].numpy(), int(sample.labels[0]))
 
 
@@ -128,7 +128,7 @@ def test_trace_csv_and_npz_hold_the_figures_numbers(lstm_trace):
 
 
 def test_gradient_curves_csv(sample):
-    model = checkpoints.load(ui.SHIPPED_DIR / "lstm.pt").model
+    model = checkpoints.load(registry.SHIPPED_DIR / "lstm.pt").model
     curves = gradients.norms_through_time(model, sample.sequences(slice(0, 16)), sample.labels[:16])
     lines = [{"name": "lstm ‖dL/ds_t‖", "curve": curves["h"]}, {"name": "lstm ‖dL/dc_t‖", "curve": curves["c"]}]
     rows = list(csv.DictReader(io.StringIO(export.curves_csv(lines))))
@@ -142,9 +142,9 @@ def test_gradient_curves_csv(sample):
 
 
 def test_table_csv_reads_back_the_rows(sample):
-    ckpt = checkpoints.load(ui.SHIPPED_DIR / "gru.pt")
+    ckpt = checkpoints.load(registry.SHIPPED_DIR / "gru.pt")
     result = compare.evaluate(ckpt.model, sample.subset(slice(0, 100)))
-    row = compare.summary_row("gru", ckpt, ui.SHIPPED_DIR / "gru.pt", result)
+    row = compare.summary_row("gru", ckpt, registry.SHIPPED_DIR / "gru.pt", result)
     rows = [row, compare.SEED_ANCHOR]
     back = list(csv.DictReader(io.StringIO(export.table_csv(rows))))
     assert float(back[0]["test accuracy"]) == row["test accuracy"]

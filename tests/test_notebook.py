@@ -4,9 +4,9 @@ import re
 import numpy as np
 import pytest
 
-from rnn_demo import analysis, checkpoints, data, ui
+from rnn_demo import analysis, checkpoints, data, registry
 
-README = ui.ROOT / "README.md"
+README = registry.ROOT / "README.md"
 
 
 def readme_snippet() -> str:
@@ -23,7 +23,7 @@ def test_the_readme_example_runs():
     assert t["states"].shape == (28, 128) and isinstance(t["states"], np.ndarray)
     assert t["internals"]["f"].shape == (28, 128)
     sample = data.load_sample()
-    expected = analysis.digit_trace(checkpoints.load(ui.SHIPPED_DIR / "lstm.pt").model,
+    expected = analysis.digit_trace(checkpoints.load(registry.SHIPPED_DIR / "lstm.pt").model,
                                     sample.images[7].numpy(), int(sample.labels[7]))
     np.testing.assert_array_equal(t["states"], expected["states"])
     np.testing.assert_array_equal(t["step_probs"], expected["step_probs"])
@@ -33,7 +33,7 @@ def test_the_readme_example_runs():
 def test_load_by_path_and_a_drawn_array(tmp_path):
     from rnn_demo import load, trace
 
-    model = load(ui.SHIPPED_DIR / "gru.pt")
+    model = load(registry.SHIPPED_DIR / "gru.pt")
     blank = np.zeros((28, 28), np.uint8)
     t = trace(model, blank)
     assert t["label"] is None and t["step_probs"].shape == (28, 10)

@@ -6,7 +6,7 @@ import io
 import numpy as np
 from PIL import Image, ImageSequence
 
-from rnn_demo import analysis, checkpoints, data, export, ui
+from rnn_demo import analysis, checkpoints, data, export, registry
 from rnn_demo.plots import explorer
 from tests.browser.test_hidden_states import open_page
 from tests.conftest import ARTIFACTS, wait_for_app
@@ -31,7 +31,7 @@ def test_gif_and_csv_downloads(page, tmp_path):
     # The page opens on the rnn reading the first 0 of the sample (class 0, no. 1).
     sample = data.load_sample()
     index = int(np.flatnonzero(sample.labels.numpy() == 0)[0])
-    trace = analysis.digit_trace(checkpoints.load(ui.SHIPPED_DIR / "rnn.pt").model,
+    trace = analysis.digit_trace(checkpoints.load(registry.SHIPPED_DIR / "rnn.pt").model,
                                  sample.images[index].numpy(), 0)
 
     name, gif_bytes = download(page, "Animation as GIF", tmp_path)
