@@ -14,7 +14,6 @@ field and the problem. Past `load`, a Checkpoint is well-formed: no page needs i
 from __future__ import annotations
 
 import io
-import math
 import os
 import pickle
 import re
@@ -33,15 +32,24 @@ from rnn_demo.i18n import N_
 from rnn_demo.i18n import lazy as _
 from rnn_demo.model import CELLS, ModelConfig, SequenceClassifier, build, count_params
 from rnn_demo.recipe import MAX_EVALS, MAX_STEPS, MAX_SUMMARIES, TrainConfig  # noqa: F401  (limits kept here too)
+from rnn_demo.schema import MAX_KEYS, MAX_NUMBERS, MAX_TEXT  # noqa: F401
+from rnn_demo.schema import Budget as _Budget
+from rnn_demo.schema import Invalid as _Invalid
+from rnn_demo.schema import key as _key
+from rnn_demo.schema import kind as _kind
+from rnn_demo.schema import listed as _list
+from rnn_demo.schema import number as _number
+from rnn_demo.schema import numbers as _numbers
+from rnn_demo.schema import scalars as _scalars
+from rnn_demo.schema import table as _dict
+from rnn_demo.schema import text as _text
+from rnn_demo.schema import whole as _whole
 
 FORMAT = "rnn-demo/1"
 MAX_BYTES = 50 * 1024 * 1024   # a checkpoint file (the largest model the config allows is ~35 MB)
 MAX_MEMBERS = 64               # files inside the archive (ours hold about a dozen)
 MAX_PICKLE = 16 * 1024 * 1024  # the archive's data.pkl: the history of 200,000 steps is ~8 MB
 MAX_BINS = 1_000               # histogram bins in one weight summary
-MAX_NUMBERS = 1_500_000        # numbers in a whole history (a pickle can repeat one list many times)
-MAX_TEXT = 500                 # characters in one string value
-MAX_KEYS = 64                  # entries in train_config, metrics or dataset
 INPUT_SIZE, NUM_CLASSES = 28, 10  # MNIST rows of 28 pixels, ten digits: the only task the app has
 
 
@@ -147,10 +155,6 @@ def _size(n: int) -> str:
     return _("{n:g} MB", n=n / 2**20) if n >= 2**20 else _("{n:,} bytes", n=n)
 
 
-class _Invalid(Exception):
-    """One problem found in a file (the caller prefixes the file's name)."""
-
-
 _MAGIC = [(b"\x89PNG", N_("a PNG image")), (b"\xff\xd8\xff", N_("a JPEG image")), (b"GIF8", N_("a GIF image")),
           (b"%PDF", N_("a PDF document")), (b"\x1f\x8b", N_("a gzip archive")), (b"\x80", N_("an old-style torch or "
           "pickle file (this app reads only checkpoints it saved itself)"))]
@@ -220,101 +224,6 @@ def _check_payload(payload) -> tuple[ModelConfig, dict, dict]:
 
 
 # --- the schema ---------------------------------------------------------------------------
-
-_KINDS = {bool: N_("true/false"), int: N_("a whole number"), float: N_("a number"), str: N_("text"),
-          list: N_("a list"), dict: N_("a table"), type(None): N_("empty")}
-
-
-def _kind(value) -> str:
-    kind = _KINDS.get(type(value))
-    return _(kind) if kind else _("a {type}", type=type(value).__name__)
-
-
-def _dict(value, where: str, max_keys: int | None = None) -> dict:
-    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise _Invalid(_("{where} should be a table of named values, but it is {kind}.", where=where,
-                         kind=_kind(value)))
-    if max_keys is not None and len(value) > max_keys:
-        raise _Invalid(_("{where} has {n:,} entries; at most {limit} are allowed.",
-                         where=where, n=len(value), limit=max_keys))
-    return value
-
-
-def _number(value, where: str, lo: float = -math.inf, hi: float = math.inf, finite: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _Invalid(_("{where} should be a number, but it is {kind}.", where=where, kind=_kind(value)))
-    if isinstance(value, int) and abs(value) > 2**63:
-        raise _Invalid(_("{where} is far too large ({digits}…).", where=where, digits=str(value)[:12]))
-    if finite and not math.isfinite(value):
-        raise _Invalid(_("{where} is {value}, not a finite number.", where=where, value=value))
-    if math.isfinite(value) and not lo <= value <= hi:
-        raise _Invalid(_("{where} is {value:g}, outside {lo:g} to {hi:g}.", where=where, value=value, lo=lo, hi=hi))
-    return value
-
-
-def _whole(value, where: str, lo: int = 0, hi: int = 2**63 - 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _Invalid(_("{where} should be a whole number, but it is {kind}.", where=where, kind=_kind(value)))
-    return int(_number(value, where, lo, hi))
-
-
-def _text(value, where: str) -> str:
-    if not isinstance(value, str):
-        raise _Invalid(_("{where} should be text, but it is {kind}.", where=where, kind=_kind(value)))
-    if len(value) > MAX_TEXT:
-        raise _Invalid(_("{where} is {n:,} characters long; at most {limit} are allowed.",
-                         where=where, n=len(value), limit=MAX_TEXT))
-    return value
-
-
-def _scalar(value, where: str):
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return _text(value, where)
-    return _number(value, where)
-
-
-def _scalars(value, where: str) -> dict:
-    return {k: _scalar(v, f"{where}.{_key(k)}") for k, v in _dict(value, where, MAX_KEYS).items()}
-
-
-def _key(k: str) -> str:
-    return k if len(k) <= 40 else k[:40] + "…"
-
-
-def _list(value, where: str, max_len: int) -> list:
-    if not isinstance(value, list):
-        raise _Invalid(_("{where} should be a list, but it is {kind}.", where=where, kind=_kind(value)))
-    if len(value) > max_len:
-        raise _Invalid(_("{where} has {n:,} entries; at most {limit:,} are allowed.",
-                         where=where, n=len(value), limit=max_len))
-    return value
-
-
-class _Budget:
-    """How many more numbers a history may hold: a pickle can reference one long list from many
-    places for a few bytes each, so lengths alone do not bound the work or the memory."""
-
-    def __init__(self, n: int = MAX_NUMBERS):
-        self.left = n
-
-    def take(self, n: int, where: str) -> None:
-        self.left -= n
-        if self.left < 0:
-            raise _Invalid(_("its history holds more than {limit:,} numbers in all (at {where}).",
-                             limit=MAX_NUMBERS, where=where))
-
-
-def _numbers(value, where: str, budget: _Budget, max_len: int = MAX_STEPS,
-             last_may_be_bad: bool = False) -> list[float]:
-    """A list of finite numbers; a diverged run records its one bad step last (loss, grad_norm)."""
-    items = _list(value, where, max_len)
-    n = len(items)
-    budget.take(n, where)
-    return [float(_number(v, f"{where}[{i}]", finite=not (last_may_be_bad and i == n - 1)))
-            for i, v in enumerate(items)]
-
 
 def _model_config(value) -> ModelConfig:
     cfg = _dict(value, "model_config")
