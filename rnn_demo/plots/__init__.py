@@ -33,6 +33,15 @@ def cell_color(name: str, cell: str | None = None) -> str:
 EXTRA_COLORS = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939"]
 
 
+def rgba(color: str, alpha: float) -> str:
+    """'#1f77b4', 0.15 -> 'rgba(31,119,180,0.15)' (a colour not in #rrggbb form: dark grey)."""
+    color = color.lstrip("#")
+    if len(color) != 6:
+        return f"rgba(51,51,51,{alpha})"
+    r, g, b = (int(color[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
 def model_colors(names) -> dict[str, str]:
     """One colour per model on a page: the shipped models keep their architecture's colour on
     every page; other models (rnn-64, rnn-128, ...) take distinct colours in order."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnn_demo.i18n import _, ngettext
-from rnn_demo.plots import CELL_COLORS, LOG_AXIS, figure
+from rnn_demo.plots import CELL_COLORS, LOG_AXIS, figure, rgba
 
 CHANCE = 0.1
 GAP_FILL = "rgba(120,120,120,0.10)"
@@ -21,11 +21,6 @@ STYLE = {"rnn": (CELL_COLORS["rnn"], "solid"), "lstm": (CELL_COLORS["lstm"], "do
 
 def style(variant: str, cell: str = "") -> tuple[str, str]:
     return STYLE.get(variant) or (CELL_COLORS.get(cell, "#333333"), "solid")
-
-
-def _rgba(hex_color: str, alpha: float) -> str:
-    h = hex_color.lstrip("#")
-    return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"
 
 
 def _legend(height: int) -> dict:
@@ -45,7 +40,7 @@ def accuracy_vs_gap(summary: dict, labels: dict, extra: list[dict] | None = None
         name = labels.get(variant, variant)
         if max(s["seeds"]) > 1:
             data.append({"type": "scatter", "x": gaps + gaps[::-1], "y": list(s["max"]) + list(s["min"])[::-1],
-                         "fill": "toself", "fillcolor": _rgba(color, 0.12), "line": {"width": 0},
+                         "fill": "toself", "fillcolor": rgba(color, 0.12), "line": {"width": 0},
                          "mode": "lines", "hoverinfo": "skip", "showlegend": False, "legendgroup": variant,
                          "name": _("{name}: seeds' range", name=name)})
         data.append({"type": "scatter", "x": gaps, "y": list(s["mean"]), "mode": "lines+markers", "name": name,
@@ -128,7 +123,7 @@ def gradient_through_gap(lines: list[dict], gap: int, title: str = "", height: i
         data.append({"type": "scatter", "x": t, "y": clean(ln["q3"]), "mode": "lines", "line": {"width": 0},
                      "hoverinfo": "skip", "showlegend": False, "legendgroup": ln["name"]})
         data.append({"type": "scatter", "x": t, "y": clean(ln["q1"]), "mode": "lines", "line": {"width": 0},
-                     "fill": "tonexty", "fillcolor": _rgba(color, 0.12), "hoverinfo": "skip", "showlegend": False,
+                     "fill": "tonexty", "fillcolor": rgba(color, 0.12), "hoverinfo": "skip", "showlegend": False,
                      "legendgroup": ln["name"]})
         data.append({"type": "scatter", "x": t, "y": clean(ln["median"]), "mode": "lines", "name": ln["name"],
                      "legendgroup": ln["name"], "line": {"color": color, "dash": dash, "width": 2.2},
@@ -174,7 +169,7 @@ def learning_figure(curves: dict, labels: dict, gap: int, height: int = 320) -> 
         name = labels.get(variant, variant)
         if c["seeds"] > 1:
             data.append({"type": "scatter", "x": c["steps"] + c["steps"][::-1], "y": c["max"] + c["min"][::-1],
-                         "fill": "toself", "fillcolor": _rgba(color, 0.12), "line": {"width": 0}, "mode": "lines",
+                         "fill": "toself", "fillcolor": rgba(color, 0.12), "line": {"width": 0}, "mode": "lines",
                          "hoverinfo": "skip", "showlegend": False, "legendgroup": variant,
                          "name": _("{name}: seeds' range", name=name)})
         data.append({"type": "scatter", "x": c["steps"], "y": c["mean"], "mode": "lines+markers", "name": name,

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from rnn_demo.plots import (CLASS_COLORS, DIGIT_SCALE, FONT, LOG_AXIS, STATE_RANGE, STATE_SCALE, TEMPLATE,
-                            animation_controls)
+                            animation_controls, rgba)
 from rnn_demo.i18n import _
 
 GRID = "#e5e5e5"
@@ -242,9 +242,9 @@ def grad_through_time(curves: dict[str, dict], colors: dict[str, str]) -> go.Fig
     for name, c in curves.items():
         t, med, q1, q3 = (np.asarray(c[k], float) for k in ("t", "median", "q1", "q3"))
         color = colors.get(name) or "#333333"
-        rgba = _rgba(color, 0.15)
+        fill = rgba(color, 0.15)
         fig.add_trace(go.Scatter(x=np.concatenate([t, t[::-1]]).tolist(),
-                                 y=np.concatenate([q3, q1[::-1]]).tolist(), fill="toself", fillcolor=rgba,
+                                 y=np.concatenate([q3, q1[::-1]]).tolist(), fill="toself", fillcolor=fill,
                                  line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name))
         fig.add_trace(go.Scatter(x=t.tolist(), y=med.tolist(), mode="lines+markers", name=name, legendgroup=name,
                                  line=dict(color=color),
@@ -253,14 +253,6 @@ def grad_through_time(curves: dict[str, dict], colors: dict[str, str]) -> go.Fig
     fig.update_xaxes(title_text=_("time step t (row)"), gridcolor=GRID)
     fig.update_yaxes(LOG_AXIS, title_text="||dL/ds_t|| ÷ ||dL/ds_T||", gridcolor=GRID)
     return _layout(fig, height=360)
-
-
-def _rgba(color: str, alpha: float) -> str:
-    color = color.lstrip("#")
-    if len(color) != 6:
-        return f"rgba(51,51,51,{alpha})"
-    r, g, b = (int(color[i:i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({r},{g},{b},{alpha})"
 
 
 def two_models_reading(rows, traces: dict[str, dict], label: int | None = None, narrow: bool = False) -> go.Figure:
