@@ -160,14 +160,7 @@ if start:
 def show_progress(job: jobs.Job, s: dict, owner: bool) -> None:
     total = s["total"] or 0
     frac = s["step"] / total if total else 0.0
-    if s["status"] in ("queued", "loading"):
-        text = _("Loading the digits…")
-    elif s["finished"]:
-        text = jobs.finished_line(s)
-    else:
-        text = _("step {step:,} of {total:,} · {time} so far · about {eta} left", step=s["step"], total=total,
-                 time=jobs.format_seconds(s["train_s"]), eta=jobs.format_seconds(s["eta_s"]))
-    st.progress(min(1.0, frac), text=text)
+    st.progress(min(1.0, frac), text=ui.progress_text(s, elapsed=True))
     if owner and not s["finished"]:
         if st.button(_("Stop"), key="train_stop", help=_("Stop after this step; what was learned is kept and saved.")):
             job.stop(_("Stopped by you"))

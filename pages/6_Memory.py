@@ -290,14 +290,7 @@ if st.button(_("Start training"), type="primary", key="memory_train_start",
 
 def show_progress(mine: jobs.Job, s: dict) -> None:
     total = s["total"] or 0
-    if s["status"] in ("queued", "loading"):
-        text = _("Loading the digits…")
-    elif s["finished"]:
-        text = jobs.finished_line(s)
-    else:
-        text = _("step {step:,} of {total:,} · about {eta} left", step=s["step"], total=total,
-                 eta=jobs.format_seconds(s["eta_s"]))
-    st.progress(min(1.0, s["step"] / total) if total else 0.0, text=ui.plain(f"{s['name']}: {text}"))
+    st.progress(min(1.0, s["step"] / total) if total else 0.0, text=ui.plain(f"{s['name']}: {ui.progress_text(s)}"))
     ev = [e for e in s["evals"] if e.get("test_acc") is not None]
     if ev:
         st.caption(_("test accuracy {acc:.1%} after step {step}", acc=ev[-1]["test_acc"], step=ev[-1]["step"]))

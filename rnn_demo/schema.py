@@ -30,10 +30,10 @@ def kind(value) -> str:
 def table(value, where: str, max_keys: int | None = None) -> dict:
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise Invalid(_("{where} should be a table of named values, but it is {kind}.", where=where,
-                         kind=kind(value)))
+                        kind=kind(value)))
     if max_keys is not None and len(value) > max_keys:
         raise Invalid(_("{where} has {n:,} entries; at most {limit} are allowed.",
-                         where=where, n=len(value), limit=max_keys))
+                        where=where, n=len(value), limit=max_keys))
     return value
 
 
@@ -60,7 +60,7 @@ def text(value, where: str) -> str:
         raise Invalid(_("{where} should be text, but it is {kind}.", where=where, kind=kind(value)))
     if len(value) > MAX_TEXT:
         raise Invalid(_("{where} is {n:,} characters long; at most {limit} are allowed.",
-                         where=where, n=len(value), limit=MAX_TEXT))
+                        where=where, n=len(value), limit=MAX_TEXT))
     return value
 
 
@@ -85,7 +85,7 @@ def listed(value, where: str, max_len: int) -> list:
         raise Invalid(_("{where} should be a list, but it is {kind}.", where=where, kind=kind(value)))
     if len(value) > max_len:
         raise Invalid(_("{where} has {n:,} entries; at most {limit:,} are allowed.",
-                         where=where, n=len(value), limit=max_len))
+                        where=where, n=len(value), limit=max_len))
     return value
 
 
@@ -100,7 +100,7 @@ class Budget:
         self.left -= n
         if self.left < 0:
             raise Invalid(_("its history holds more than {limit:,} numbers in all (at {where}).",
-                             limit=MAX_NUMBERS, where=where))
+                            limit=MAX_NUMBERS, where=where))
 
 
 def numbers(value, where: str, budget: Budget, max_len: int = MAX_STEPS,

@@ -26,6 +26,20 @@ def busy_elsewhere(running: jobs.Job | None, me: str) -> bool:
     return running is not None or remote is not None
 
 
+def progress_text(s: dict, elapsed: bool = False) -> str:
+    """The line under a run's progress bar: loading, how it ended, or how far it is (and, with
+    `elapsed`, how long it has trained so far)."""
+    if s["status"] in ("queued", "loading"):
+        return _("Loading the digits…")
+    if s["finished"]:
+        return jobs.finished_line(s)
+    if elapsed:
+        return _("step {step:,} of {total:,} · {time} so far · about {eta} left", step=s["step"], total=s["total"] or 0,
+                 time=jobs.format_seconds(s["train_s"]), eta=jobs.format_seconds(s["eta_s"]))
+    return _("step {step:,} of {total:,} · about {eta} left", step=s["step"], total=s["total"] or 0,
+             eta=jobs.format_seconds(s["eta_s"]))
+
+
 def progress_panel(job: jobs.Job, draw: Callable[[dict], None], heartbeat: bool = True) -> None:
     """`draw(snapshot)` of the run, again every two seconds while it runs (a fragment: only the
     panel reruns); when it finishes, the whole page once, so the new model shows everywhere.
