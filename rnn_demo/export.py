@@ -7,7 +7,7 @@
 - gradient-norm curves (gradients.NormCurve) and any table of rows (the Compare page's) as CSV;
 - a run's TensorBoard event files as a zip.
 
-Bytes out; no streamlit (the pages place download buttons, ui.py caches).
+Bytes out; no streamlit (the pages place download buttons, rnn_demo.ui caches).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Server-wide training jobs: one training at a time, run off the script thread, watched by polling.
 
-The Train page starts a `Job` through the `JobManager` (one per server, cached by ui.py) and a
+The Train page starts a `Job` through the `JobManager` (one per server, cached by rnn_demo.ui) and a
 fragment polls `Job.snapshot()` every second; the loop itself is `rnn_demo.train.train`, so
 progress leaves through its `on_step` callback and Stop is its `should_stop`. Streamlit must
 only be touched from the script thread, so nothing here imports it: the shared state is plain

@@ -1,4 +1,4 @@
-"""ui.py's shared machinery: taking turns across sessions, the model list that follows the folders."""
+"""rnn_demo.ui's shared machinery: taking turns across sessions, the model list that follows the folders."""
 import threading
 import time
 

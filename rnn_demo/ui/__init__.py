@@ -17,7 +17,7 @@ import types
 
 from rnn_demo import registry
 from rnn_demo.registry import shipped_names  # noqa: F401
-from rnn_demo.ui import cached, serving
+from rnn_demo.ui import cached, models, panels, serving, session
 from rnn_demo.ui.cached import (digit_gif, digit_gradient_curves, digit_trace, draw_attribution,  # noqa: F401
                                 draw_predictions, evaluation, gradient_curve, gradient_curves, gradient_experiment,
                                 memory_results, memory_user_points, memory_view, reading_trace, sample_pca, test_set,
@@ -35,7 +35,8 @@ from rnn_demo.ui.session import (DRAWN_DIGIT, FIGURE_FORMAT, FIGURE_FORMATS, LAN
 # Settings that live in one module and may be changed through this package (tests do): reading
 # `ui.NAME` reads the owner's, setting it sets the owner's.
 _OWNERS = {"ROOT": registry, "SHIPPED_DIR": registry, "USER_DIR": registry, "SHIPPED": registry,
-           "GRADIENT_DIGITS": cached, "CHARTS": serving}
+           "GRADIENT_DIGITS": cached, "CHARTS": serving, "_browser_language": session}
+_MODULES = (session, models, cached, serving, panels)
 
 
 def __getattr__(name: str):
@@ -45,11 +46,18 @@ def __getattr__(name: str):
 
 
 class _Package(types.ModuleType):
+    """Setting a name re-exported here (a test's monkeypatch) sets it in its own module too, so
+    the code there sees the same."""
+
     def __setattr__(self, name, value):
         if name in _OWNERS:
             setattr(_OWNERS[name], name, value)
-        else:
-            super().__setattr__(name, value)
+            return
+        here = self.__dict__.get(name)
+        for module in _MODULES:
+            if here is not None and module.__dict__.get(name) is here:
+                setattr(module, name, value)
+        super().__setattr__(name, value)
 
     def __delattr__(self, name):
         if name not in _OWNERS:
