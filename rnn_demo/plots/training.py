@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from rnn_demo.plots import (CLASS_COLORS, DIGIT_SCALE, FONT, LOG_AXIS, STATE_RANGE, STATE_SCALE, TEMPLATE,
-                            animation_controls, rgba)
+                            animation_controls, figure, rgba, subplot_domains, subplot_titles)
 from rnn_demo.i18n import _
 
 GRID = "#e5e5e5"
@@ -20,6 +20,25 @@ def _layout(fig: go.Figure, title: str | None = None, height: int = 360, **kw) -
     fig.update_layout(template=TEMPLATE, font=FONT, height=height, margin=dict(l=50, r=20, t=50 if title else 20, b=40),
                       title=title, legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0), **kw)
     return fig
+
+
+def _plain(data: list[dict], title: str | None = None, height: int = 360, frames: list[dict] | None = None,
+           **kw) -> go.Figure:
+    """`plots.figure` with this module's layout: `_layout`'s, as plain dicts."""
+    layout = {"height": height, "margin": {"l": 50, "r": 20, "t": 50 if title else 20, "b": 40},
+              "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}, **kw}
+    if title is not None:
+        layout["title"] = {"text": title}
+    return figure(data, layout, frames)
+
+
+def _hline(y: float, line: dict, text: str, position: str) -> tuple[dict, dict]:
+    """A line across the plot at y, and its label at one end ("top right", "bottom right"), as
+    plotly's add_hline draws them."""
+    shape = {"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y, "line": line}
+    note = {"text": text, "showarrow": False, "xref": "x domain", "x": 1, "xanchor": "right", "yref": "y", "y": y,
+            "yanchor": "bottom" if position.startswith("top") else "top"}
+    return shape, note
 
 
 def smooth(values, window: int | None = None) -> np.ndarray:
@@ -54,26 +73,27 @@ def param_label(name: str) -> str:
 def training_curves(loss, batch_acc, evals, total: int | None = None) -> go.Figure:
     """Loss per step (faint) with its running mean, and accuracy: per batch (running mean) and on
     the test digits at each evaluation (markers). Polled every second or two while training, so it
-    is built without make_subplots and from numpy arrays (both much cheaper to validate)."""
+    is built from plain dicts and numpy arrays."""
     loss, batch_acc = np.asarray(loss, float), np.asarray(batch_acc, float)
     steps = np.arange(1, loss.size + 1)
     ev = [e for e in evals if e.get("test_acc") is not None]
     span = [0, max(total or 0, loss.size, 1)]
-    fig = go.Figure([
-        go.Scatter(x=steps, y=loss, mode="lines", line=dict(color="#9ecae1", width=1), name=_("loss per batch")),
-        go.Scatter(x=steps, y=smooth(loss), mode="lines", line=dict(color="#1f77b4", width=2),
-                   name=_("loss, running mean")),
-        go.Scatter(x=steps, y=smooth(batch_acc), mode="lines", line=dict(color="#ff7f0e", width=2),
-                   name=_("accuracy on training batches, running mean"), xaxis="x2", yaxis="y2"),
-        go.Scatter(x=np.array([e["step"] for e in ev]), y=np.array([e["test_acc"] for e in ev]), mode="lines+markers",
-                   line=dict(color="#2ca02c", width=2), name=_("accuracy on the test digits"), xaxis="x2", yaxis="y2"),
-    ])
-    fig.update_layout(
-        xaxis=dict(domain=[0, 0.45], range=span, title_text=_("step"), gridcolor=GRID),
-        yaxis=dict(rangemode="tozero", title_text=_("loss (cross-entropy)"), gridcolor=GRID),
-        xaxis2=dict(domain=[0.55, 1], range=span, title_text=_("step"), gridcolor=GRID, anchor="y2"),
-        yaxis2=dict(range=[0, 1.02], tickformat=".0%", title_text=_("accuracy"), gridcolor=GRID, anchor="x2"))
-    return _layout(fig, height=340)
+    return _plain([
+        {"type": "scatter", "x": steps, "y": loss, "mode": "lines", "line": {"color": "#9ecae1", "width": 1},
+         "name": _("loss per batch")},
+        {"type": "scatter", "x": steps, "y": smooth(loss), "mode": "lines", "line": {"color": "#1f77b4", "width": 2},
+         "name": _("loss, running mean")},
+        {"type": "scatter", "x": steps, "y": smooth(batch_acc), "mode": "lines", "line": {"color": "#ff7f0e", "width": 2},
+         "name": _("accuracy on training batches, running mean"), "xaxis": "x2", "yaxis": "y2"},
+        {"type": "scatter", "x": np.array([e["step"] for e in ev]), "y": np.array([e["test_acc"] for e in ev]),
+         "mode": "lines+markers", "line": {"color": "#2ca02c", "width": 2}, "name": _("accuracy on the test digits"),
+         "xaxis": "x2", "yaxis": "y2"},
+    ], height=340,
+        xaxis={"domain": [0, 0.45], "range": span, "title": {"text": _("step")}, "gridcolor": GRID},
+        yaxis={"rangemode": "tozero", "title": {"text": _("loss (cross-entropy)")}, "gridcolor": GRID},
+        xaxis2={"domain": [0.55, 1], "range": span, "title": {"text": _("step")}, "gridcolor": GRID, "anchor": "y2"},
+        yaxis2={"range": [0, 1.02], "tickformat": ".0%", "title": {"text": _("accuracy")}, "gridcolor": GRID,
+                "anchor": "x2"})
 
 
 def grad_norm_steps(grad_norm, clip: float = 0.0, total: int | None = None) -> go.Figure:
@@ -81,15 +101,15 @@ def grad_norm_steps(grad_norm, clip: float = 0.0, total: int | None = None) -> g
     steps above it were scaled down to it (Pascanu et al. 2013)."""
     g = np.asarray(grad_norm, float)
     steps = np.arange(1, g.size + 1)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=steps, y=np.where(np.isfinite(g) & (g > 0), g, np.nan), mode="lines",
-                             line=dict(color="#7f7f7f", width=1), name=_("gradient norm ||g|| (before clipping)")))
+    data = [{"type": "scatter", "x": steps, "y": np.where(np.isfinite(g) & (g > 0), g, np.nan), "mode": "lines",
+             "line": {"color": "#7f7f7f", "width": 1}, "name": _("gradient norm ||g|| (before clipping)")}]
+    shapes, notes = [], []
     if clip and clip > 0:
-        fig.add_hline(y=clip, line=dict(color="#d62728", dash="dash"), annotation_text=_("clip at {clip:g}", clip=clip),
-                      annotation_position="top right")
-    fig.update_xaxes(title_text=_("step"), range=[0, max(total or 0, g.size, 1)], gridcolor=GRID)
-    fig.update_yaxes(LOG_AXIS, title_text="||g||", gridcolor=GRID)
-    return _layout(fig, height=280, showlegend=True)
+        shape, note = _hline(clip, {"color": "#d62728", "dash": "dash"}, _("clip at {clip:g}", clip=clip), "top right")
+        shapes, notes = [shape], [note]
+    return _plain(data, height=280, showlegend=True, shapes=shapes, annotations=notes,
+                  xaxis={"title": {"text": _("step")}, "range": [0, max(total or 0, g.size, 1)], "gridcolor": GRID},
+                  yaxis={**LOG_AXIS, "title": {"text": "||g||"}, "gridcolor": GRID})
 
 
 def weight_summaries(param_summaries: list[dict]) -> go.Figure:
@@ -98,29 +118,48 @@ def weight_summaries(param_summaries: list[dict]) -> go.Figure:
     names = list(param_summaries[0]["params"]) if param_summaries else []
     cols = 3
     rows = max(1, -(-len(names) // cols))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[param_label(n) for n in names],
-                        vertical_spacing=0.2 if rows > 1 else 0.2, horizontal_spacing=0.07)
+    xs, ys = subplot_domains(cols, 0.07), _row_domains(rows, 0.2)
+    axes = {}
+    for k in range(rows * cols):
+        axes[_axis("xaxis", k)] = {"anchor": _ref("y", k), "domain": xs[k % cols], "title": {"text": _("epoch")},
+                                   "gridcolor": GRID}
+        axes[_axis("yaxis", k)] = {"anchor": _ref("x", k), "domain": ys[k // cols], "gridcolor": GRID}
+    titles = [{**t, "y": ys[k // cols][1]} for k, t in
+              enumerate(subplot_titles([param_label(n) for n in names], [xs[k % cols] for k in range(len(names))]))]
     epochs = [s["epoch"] for s in param_summaries]
+    data = []
     for k, name in enumerate(names):
-        r, c = k // cols + 1, k % cols + 1
         get = lambda key: [s["params"][name][key] for s in param_summaries]  # noqa: E731
         mean, std = np.array(get("mean")), np.array(get("std"))
-        first = k == 0
-        fig.add_trace(go.Scatter(x=epochs + epochs[::-1], y=(mean + std).tolist() + (mean - std)[::-1].tolist(),
-                                 fill="toself", fillcolor="rgba(31,119,180,0.15)", line=dict(width=0),
-                                 name=_("mean ± std"), showlegend=first, hoverinfo="skip"), r, c)
-        fig.add_trace(go.Scatter(x=epochs, y=mean.tolist(), mode="lines+markers", line=dict(color="#1f77b4"),
-                                 name=_("mean"), showlegend=first), r, c)
-        fig.add_trace(go.Scatter(x=epochs, y=get("min"), mode="lines", line=dict(color="#7f7f7f", dash="dot"),
-                                 name=_("min"), showlegend=first), r, c)
-        fig.add_trace(go.Scatter(x=epochs, y=get("max"), mode="lines", line=dict(color="#333333", dash="dash"),
-                                 name=_("max"), showlegend=first), r, c)
-    fig.update_xaxes(title_text=_("epoch"), gridcolor=GRID)
-    fig.update_yaxes(gridcolor=GRID)
-    _layout(fig, title=_("solid: mean · band: mean ± one std · dotted: min · dashed: max"), height=270 * rows + 60,
-            showlegend=False)
-    fig.update_layout(margin=dict(t=90))
-    return fig
+        first, on = k == 0, {"xaxis": _ref("x", k), "yaxis": _ref("y", k)}
+        data += [{"type": "scatter", "x": epochs + epochs[::-1], "y": (mean + std).tolist() + (mean - std)[::-1].tolist(),
+                  "fill": "toself", "fillcolor": "rgba(31,119,180,0.15)", "line": {"width": 0}, "name": _("mean ± std"),
+                  "showlegend": first, "hoverinfo": "skip", **on},
+                 {"type": "scatter", "x": epochs, "y": mean.tolist(), "mode": "lines+markers", "line": {"color": "#1f77b4"},
+                  "name": _("mean"), "showlegend": first, **on},
+                 {"type": "scatter", "x": epochs, "y": get("min"), "mode": "lines",
+                  "line": {"color": "#7f7f7f", "dash": "dot"}, "name": _("min"), "showlegend": first, **on},
+                 {"type": "scatter", "x": epochs, "y": get("max"), "mode": "lines",
+                  "line": {"color": "#333333", "dash": "dash"}, "name": _("max"), "showlegend": first, **on}]
+    return _plain(data, title=_("solid: mean · band: mean ± one std · dotted: min · dashed: max"),
+                  height=270 * rows + 60, showlegend=False, annotations=titles,
+                  margin={"l": 50, "r": 20, "t": 90, "b": 40}, **axes)
+
+
+def _row_domains(rows: int, spacing: float) -> list[list[float]]:
+    """y domains of `rows` stacked subplots, the first on top (as make_subplots)."""
+    height = (1 - spacing * (rows - 1)) / rows
+    return [[(rows - 1 - r) * (height + spacing), (rows - 1 - r) * (height + spacing) + height] for r in range(rows)]
+
+
+def _ref(letter: str, k: int) -> str:
+    """The k-th subplot's axis as a trace names it: x, x2, x3, ..."""
+    return letter if k == 0 else f"{letter}{k + 1}"
+
+
+def _axis(name: str, k: int) -> str:
+    """The k-th subplot's axis as the layout names it: xaxis, xaxis2, ..."""
+    return name if k == 0 else f"{name}{k + 1}"
 
 
 def weight_histogram_animation(param_summaries: list[dict], name: str, max_frames: int = 60) -> go.Figure:
@@ -138,25 +177,24 @@ def weight_histogram_animation(param_summaries: list[dict], name: str, max_frame
     hi = max(s["params"][name]["max"] for s in snaps)
     ymax = max(max(s["params"][name]["hist"]) for s in snaps)
 
-    def bars(s) -> go.Bar:
+    def bars(s) -> dict:
         p = s["params"][name]
         e = np.asarray(p["edges"], float)
-        return go.Bar(x=((e[:-1] + e[1:]) / 2).tolist(), y=p["hist"], width=(np.diff(e) * 0.95).tolist(),
-                      marker_color="#1f77b4", name=_("epoch {epoch}", epoch=s["epoch"]),
-                      hovertemplate=_("value %{x:.3g}: %{y} weights<extra></extra>"))
+        return {"type": "bar", "x": ((e[:-1] + e[1:]) / 2).tolist(), "y": p["hist"], "width": (np.diff(e) * 0.95).tolist(),
+                "marker": {"color": "#1f77b4"}, "name": _("epoch {epoch}", epoch=s["epoch"]),
+                "hovertemplate": _("value %{x:.3g}: %{y} weights<extra></extra>")}
 
     def label(s) -> str:  # a frame's name, and its label: the page's language (frames are named per figure)
         return _("epoch {epoch} (step {step})", epoch=s["epoch"], step=s["step"])
-    fig = go.Figure(data=[bars(snaps[0])], frames=[go.Frame(data=[bars(s)], name=label(s)) for s in snaps])
     span = (hi - lo) or 1.0
-    fig.update_xaxes(range=[lo - 0.05 * span, hi + 0.05 * span],
-                     title_text=_("value of {weight}", weight=param_label(name)), gridcolor=GRID)
-    fig.update_yaxes(range=[0, ymax * 1.1], title_text=_("how many weights"), gridcolor=GRID)
     play, slider = animation_controls([label(s) for s in snaps], [f"{s['epoch']}" for s in snaps], frame_ms=600,
                                       play_y=-0.25, slider_x=0.15, slider_y=-0.15, transition_ms=200)
-    return _layout(fig, title=_("{weight}: {first} … {last}", weight=param_label(name), first=label(snaps[0]),
-                                last=label(snaps[-1])), height=380,
-                   updatemenus=[play], sliders=[slider], showlegend=False)
+    return _plain([bars(snaps[0])], frames=[{"data": [bars(s)], "name": label(s)} for s in snaps],
+                  title=_("{weight}: {first} … {last}", weight=param_label(name), first=label(snaps[0]),
+                          last=label(snaps[-1])), height=380, updatemenus=[play], sliders=[slider], showlegend=False,
+                  xaxis={"range": [lo - 0.05 * span, hi + 0.05 * span],
+                         "title": {"text": _("value of {weight}", weight=param_label(name))}, "gridcolor": GRID},
+                  yaxis={"range": [0, ymax * 1.1], "title": {"text": _("how many weights")}, "gridcolor": GRID})
 
 
 # --- Compare page -------------------------------------------------------------------------
@@ -164,28 +202,30 @@ def weight_histogram_animation(param_summaries: list[dict], name: str, max_frame
 def overlaid_curves(histories: dict[str, dict], colors: dict[str, str]) -> go.Figure:
     """Several models' training: test accuracy at each evaluation and the loss averaged over each
     epoch, against epochs (models trained with different batch sizes line up by epoch)."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(_("test accuracy"), _("training loss (epoch mean)")),
-                        horizontal_spacing=0.1)
+    xs = subplot_domains(2, 0.1)
+    titles = [{**t, "font": {"size": 13}}  # the subplot titles, side by side even on a phone
+              for t in subplot_titles([_("test accuracy"), _("training loss (epoch mean)")], xs)]
+    data = []
     for name, h in histories.items():
         color = colors.get(name)
         ev = [e for e in h.get("evals", []) if e.get("test_acc") is not None]
-        fig.add_trace(go.Scatter(x=[e["epoch"] for e in ev], y=[e["test_acc"] for e in ev], mode="lines+markers",
-                                 name=name, legendgroup=name, line=dict(color=color)), 1, 1)
+        data.append({"type": "scatter", "x": [e["epoch"] for e in ev], "y": [e["test_acc"] for e in ev],
+                     "mode": "lines+markers", "name": name, "legendgroup": name, "line": {"color": color},
+                     "xaxis": "x", "yaxis": "y"})
         loss = np.asarray(h.get("loss", []), float)
         spe = int(h.get("steps_per_epoch") or 0) or max(1, loss.size)
         if loss.size:
             n = -(-loss.size // spe)
             means = [float(np.nanmean(loss[i * spe:(i + 1) * spe])) for i in range(n)]
             x = [min((i + 1) * spe, loss.size) / spe for i in range(n)]
-            fig.add_trace(go.Scatter(x=x, y=means, mode="lines+markers", name=name, legendgroup=name,
-                                     showlegend=False, line=dict(color=color)), 1, 2)
-    fig.update_xaxes(title_text=_("epoch"), gridcolor=GRID)
-    fig.update_yaxes(tickformat=".0%", gridcolor=GRID, row=1, col=1)
-    fig.update_yaxes(LOG_AXIS, gridcolor=GRID, row=1, col=2)
-    _layout(fig, height=380)
-    fig.update_layout(legend=dict(y=-0.22, yanchor="top"), margin=dict(b=90))
-    fig.update_annotations(font_size=13)  # the subplot titles, side by side even on a phone
-    return fig
+            data.append({"type": "scatter", "x": x, "y": means, "mode": "lines+markers", "name": name,
+                         "legendgroup": name, "showlegend": False, "line": {"color": color}, "xaxis": "x2", "yaxis": "y2"})
+    return _plain(data, height=380, annotations=titles, margin={"l": 50, "r": 20, "t": 20, "b": 90},
+                  legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0},
+                  xaxis={"anchor": "y", "domain": xs[0], "title": {"text": _("epoch")}, "gridcolor": GRID},
+                  yaxis={"anchor": "x", "domain": [0.0, 1.0], "tickformat": ".0%", "gridcolor": GRID},
+                  xaxis2={"anchor": "y2", "domain": xs[1], "title": {"text": _("epoch")}, "gridcolor": GRID},
+                  yaxis2={**LOG_AXIS, "anchor": "x2", "domain": [0.0, 1.0], "gridcolor": GRID})
 
 
 def confusion_matrix(cm, title: str = "") -> go.Figure:
@@ -194,65 +234,59 @@ def confusion_matrix(cm, title: str = "") -> go.Figure:
     cm = np.asarray(cm)
     frac = cm / np.maximum(cm.sum(1, keepdims=True), 1)
     text = [[f"{100 * v:.0f}" if v >= 0.005 else "" for v in row] for row in frac]  # percent, without "%": fits a cell
-    fig = go.Figure(go.Heatmap(z=frac.tolist(), x=list(range(10)), y=list(range(10)), colorscale="Blues",
-                               zmin=0, zmax=1, text=text, texttemplate="%{text}", textfont={"size": 11},
-                               customdata=cm.tolist(),
-                               hovertemplate=_("true %{y}, answered %{x}: %{customdata} digits (%{z:.1%})"
-                                               "<extra></extra>"),
-                               showscale=False))
-    fig.update_xaxes(title_text=_("model's answer"), dtick=1, range=[-0.5, 9.5])
-    fig.update_yaxes(title_text=_("true digit"), dtick=1, range=[9.5, -0.5])
-    fig = _layout(fig, title=title, height=340)
-    fig.update_layout(margin=dict(l=45, r=10, t=40, b=40), font=dict(size=11))
-    return fig
+    return _plain([{"type": "heatmap", "z": frac.tolist(), "x": list(range(10)), "y": list(range(10)),
+                    "colorscale": "Blues", "zmin": 0, "zmax": 1, "text": text, "texttemplate": "%{text}",
+                    "textfont": {"size": 11}, "customdata": cm.tolist(),
+                    "hovertemplate": _("true %{y}, answered %{x}: %{customdata} digits (%{z:.1%})<extra></extra>"),
+                    "showscale": False}],
+                  title=title, height=340, margin={"l": 45, "r": 10, "t": 40, "b": 40}, font={"size": 11},
+                  xaxis={"title": {"text": _("model's answer")}, "dtick": 1, "range": [-0.5, 9.5]},
+                  yaxis={"title": {"text": _("true digit")}, "dtick": 1, "range": [9.5, -0.5]})
 
 
 def per_class_accuracy(accs: dict[str, np.ndarray], colors: dict[str, str]) -> go.Figure:
     """Grouped bars: each model's accuracy on each digit class."""
-    fig = go.Figure([go.Bar(x=list(range(10)), y=np.asarray(a, float).tolist(), name=name,
-                            marker_color=colors.get(name),
-                            hovertemplate=_("digit %{{x}}: %{{y:.1%}}<extra>{name}</extra>", name=name))
-                     for name, a in accs.items()])
+    data = [{"type": "bar", "x": list(range(10)), "y": np.asarray(a, float).tolist(), "name": name,
+             "marker": {"color": colors.get(name)},
+             "hovertemplate": _("digit %{{x}}: %{{y:.1%}}<extra>{name}</extra>", name=name)}
+            for name, a in accs.items()]
     lows = [float(np.min(a)) for a in accs.values()] or [0.0]
-    fig.update_xaxes(title_text=_("true digit"), dtick=1)
-    fig.update_yaxes(title_text=_("accuracy"), tickformat=".0%", range=[max(0.0, min(lows) - 0.05), 1.0],
-                     gridcolor=GRID)
-    return _layout(fig, height=320, barmode="group")
+    return _plain(data, height=320, barmode="group", xaxis={"title": {"text": _("true digit")}, "dtick": 1},
+                  yaxis={"title": {"text": _("accuracy")}, "tickformat": ".0%",
+                         "range": [max(0.0, min(lows) - 0.05), 1.0], "gridcolor": GRID})
 
 
 def when_it_knows(curves: dict[str, np.ndarray], colors: dict[str, str]) -> go.Figure:
     """Mean probability of the true class after each row: when does the model know the digit?"""
-    fig = go.Figure()
+    data = []
     for name, c in curves.items():
         c = np.asarray(c, float)
-        fig.add_trace(go.Scatter(x=np.arange(1, c.size + 1).tolist(), y=c.tolist(), mode="lines+markers", name=name,
-                                 line=dict(color=colors.get(name)),
-                                 hovertemplate=_("after row %{{x}}: %{{y:.1%}}<extra>{name}</extra>", name=name)))
-    fig.add_hline(y=0.1, line=dict(color="#999999", dash="dot"), annotation_text=_("chance (10%)"),
-                  annotation_position="bottom right")
-    fig.update_xaxes(title_text=_("rows read (time step t)"), range=[0.5, 28.5], dtick=2, gridcolor=GRID)
-    fig.update_yaxes(title_text=_("mean P(true digit)"), tickformat=".0%", range=[0, 1.02], gridcolor=GRID)
-    return _layout(fig, height=340)
+        data.append({"type": "scatter", "x": np.arange(1, c.size + 1).tolist(), "y": c.tolist(), "mode": "lines+markers",
+                     "name": name, "line": {"color": colors.get(name)},
+                     "hovertemplate": _("after row %{{x}}: %{{y:.1%}}<extra>{name}</extra>", name=name)})
+    shape, note = _hline(0.1, {"color": "#999999", "dash": "dot"}, _("chance (10%)"), "bottom right")
+    return _plain(data, height=340, shapes=[shape], annotations=[note],
+                  xaxis={"title": {"text": _("rows read (time step t)")}, "range": [0.5, 28.5], "dtick": 2,
+                         "gridcolor": GRID},
+                  yaxis={"title": {"text": _("mean P(true digit)")}, "tickformat": ".0%", "range": [0, 1.02],
+                         "gridcolor": GRID})
 
 
 def grad_through_time(curves: dict[str, dict], colors: dict[str, str]) -> go.Figure:
     """Median ||dL/ds_t|| / ||dL/ds_T|| per step with its inter-quartile band, log scale: how much
     of the error signal reaches early rows (Pascanu et al. 2013)."""
-    fig = go.Figure()
+    data = []
     for name, c in curves.items():
         t, med, q1, q3 = (np.asarray(c[k], float) for k in ("t", "median", "q1", "q3"))
         color = colors.get(name) or "#333333"
-        fill = rgba(color, 0.15)
-        fig.add_trace(go.Scatter(x=np.concatenate([t, t[::-1]]).tolist(),
-                                 y=np.concatenate([q3, q1[::-1]]).tolist(), fill="toself", fillcolor=fill,
-                                 line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name))
-        fig.add_trace(go.Scatter(x=t.tolist(), y=med.tolist(), mode="lines+markers", name=name, legendgroup=name,
-                                 line=dict(color=color),
-                                 hovertemplate=_("row %{{x}}: %{{y:.3g}} × the last row's<extra>{name}</extra>",
-                                                 name=name)))
-    fig.update_xaxes(title_text=_("time step t (row)"), gridcolor=GRID)
-    fig.update_yaxes(LOG_AXIS, title_text="||dL/ds_t|| ÷ ||dL/ds_T||", gridcolor=GRID)
-    return _layout(fig, height=360)
+        data += [{"type": "scatter", "x": np.concatenate([t, t[::-1]]).tolist(),
+                  "y": np.concatenate([q3, q1[::-1]]).tolist(), "fill": "toself", "fillcolor": rgba(color, 0.15),
+                  "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False, "legendgroup": name},
+                 {"type": "scatter", "x": t.tolist(), "y": med.tolist(), "mode": "lines+markers", "name": name,
+                  "legendgroup": name, "line": {"color": color},
+                  "hovertemplate": _("row %{{x}}: %{{y:.3g}} × the last row's<extra>{name}</extra>", name=name)}]
+    return _plain(data, height=360, xaxis={"title": {"text": _("time step t (row)")}, "gridcolor": GRID},
+                  yaxis={**LOG_AXIS, "title": {"text": "||dL/ds_t|| ÷ ||dL/ds_T||"}, "gridcolor": GRID})
 
 
 def two_models_reading(rows, traces: dict[str, dict], label: int | None = None, narrow: bool = False) -> go.Figure:
