@@ -5,7 +5,7 @@ same function serves the command line, the Streamlit page and the tests; nothing
 imports streamlit. The history it records (loss, accuracy, the gradient norm at every step,
 per-epoch weight summaries as the seed's `variable_summaries`) travels in the checkpoint.
 
-    python -m rnn_demo.train --cell lstm --epochs 10 --out models/lstm.pt
+    python -m rnn_demo.train --cell lstm --epochs 10 --out my-lstm.pt
 """
 from __future__ import annotations
 
@@ -103,11 +103,11 @@ class TrainConfig:
             if not ok:
                 raise ValueError(_(message, **values))
 
-    def check_length(self, n_train: int) -> None:
-        """Refuse a run whose history would be too long to keep in a checkpoint."""
-        if self.total_steps(n_train) > MAX_STEPS:
-            raise ValueError(_("this run would take {steps:,} steps; at most {limit:,} fit in a checkpoint "
-                               "(fewer epochs or a larger batch)", steps=self.total_steps(n_train), limit=MAX_STEPS))
+    def check_length(self, n_train: int, model_cfg: ModelConfig | None = None) -> None:
+        """Refuse a run whose history would not load from its own checkpoint: its steps, test
+        evaluations, per-epoch weight summaries and (given the model) numbers, counted by
+        `record_sizes` against checkpoints' limits."""
+        check_sizes(record_sizes(self, n_train, model_cfg))
 
     def total_steps(self, n_train: int) -> int:
         if self.iterations > 0:
@@ -118,6 +118,44 @@ class TrainConfig:
         """The recipe, as a checkpoint keeps it: without the log folder, a path on the machine
         that trained it (checkpoints are downloaded and shared)."""
         return {k: v for k, v in asdict(self).items() if k != "tensorboard"}
+
+
+def record_sizes(cfg: TrainConfig, n_train: int, model_cfg: ModelConfig | None = None) -> dict[str, int]:
+    """The most a run of this recipe records, in checkpoints' own units (checkpoints._history):
+    entries per step list, test evaluations, weight summaries and, given the model, numbers in
+    all. As `train` records them: an evaluation every eval_every steps (else each epoch) and at
+    the last step; a summary of the weights before the first step, at each epoch's end and at the
+    last step. A stopped or diverged run records no more (its extra evaluation replaces one it
+    did not reach)."""
+    total = cfg.total_steps(n_train)
+    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
+    sizes = {"steps": total, "evals": math.ceil(total / (cfg.eval_every or steps_per_epoch)),
+             "summaries": 1 + math.ceil(total / steps_per_epoch)}
+    if model_cfg is not None:
+        with torch.device("meta"):  # the model's tensors, without allocating them
+            tensors = len(list(build(model_cfg).parameters()))
+        per_summary = tensors * (2 * HIST_BINS + 1 + 4)  # edges, histogram, mean/std/min/max (checkpoints._summary)
+        sizes["numbers"] = 4 * total + 5 * sizes["evals"] + per_summary * sizes["summaries"]
+    return sizes
+
+
+def check_sizes(sizes: dict[str, int], name: str = "") -> None:
+    """ValueError, one sentence, when a history of these sizes would not fit in a checkpoint."""
+    limits = {"steps": checkpoints.MAX_STEPS, "evals": checkpoints.MAX_EVALS,
+              "summaries": checkpoints.MAX_SUMMARIES, "numbers": checkpoints.MAX_NUMBERS}
+    over = next((k for k in limits if sizes.get(k, 0) > limits[k]), None)
+    if over is None:
+        return
+    n, limit = sizes[over], limits[over]
+    what = {"steps": _("this run would take {n:,} steps; at most {limit:,} fit in a checkpoint (fewer epochs or a "
+                       "larger batch)", n=n, limit=limit),
+            "evals": _("this run would record {n:,} test evaluations; at most {limit:,} fit in a checkpoint "
+                       "(evaluate less often)", n=n, limit=limit),
+            "summaries": _("this run would record {n:,} weight summaries (one per epoch, one at the start); at most "
+                           "{limit:,} fit in a checkpoint (fewer epochs or a larger batch)", n=n, limit=limit),
+            "numbers": _("this run would record {n:,} numbers in its history; at most {limit:,} fit in a checkpoint "
+                         "(fewer epochs, fewer steps or a smaller model)", n=n, limit=limit)}[over]
+    raise ValueError(_("{name} and {problem}", name=name, problem=what) if name else what)
 
 
 def _num(v) -> bool:
@@ -224,7 +262,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     with another recipe); the result's history then is start's followed by this run's
     (`continue_history`). Never raises on divergence: a NaN or inf loss or gradient ends the
     run with status 'diverged' and the weights from before that step."""
-    cfg.check_length(len(train_data))
+    cfg.check_length(len(train_data), model_cfg)
     if start is not None:
         check_continuation(start, model_cfg, cfg, len(train_data))
     device = pick_device(cfg.device)
@@ -353,16 +391,13 @@ def check_continuation(start: checkpoints.Checkpoint, model_cfg: ModelConfig, cf
         raise ValueError(_("{name} is a {model}, not a {asked}: continue it with its own architecture",
                            name=start.name, model=start.model_config.label, asked=model_cfg.label))
     h = start.history
-    steps = _steps_taken(h) + cfg.total_steps(n_train)
-    if steps > MAX_STEPS:
-        raise ValueError(_("{name} and this run would take {steps:,} steps; at most {limit:,} fit in a checkpoint",
-                           name=start.name, steps=steps, limit=MAX_STEPS))
-    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
-    evals = len(h.get("evals", [])) + math.ceil(cfg.total_steps(n_train) / (cfg.eval_every or steps_per_epoch)) + 1
-    summaries = len(h.get("param_summaries", [])) + math.ceil(cfg.total_steps(n_train) / steps_per_epoch) + 1
-    if evals > checkpoints.MAX_EVALS or summaries > checkpoints.MAX_SUMMARIES:
-        raise ValueError(_("{name} and this run would record more evaluations or epochs than fit in a checkpoint",
-                           name=start.name))
+    before = {"steps": _steps_taken(h), "evals": len(h.get("evals", [])),
+              "summaries": len(h.get("param_summaries", []))}
+    before["numbers"] = 4 * before["steps"] + 5 * before["evals"] + sum(
+        len(p.get("edges", ())) + len(p.get("hist", ())) + 4 for s in h.get("param_summaries", [])
+        for p in s.get("params", {}).values())
+    after = record_sizes(cfg, n_train, model_cfg)
+    check_sizes({k: before[k] + after[k] for k in after}, name=start.name)
 
 
 def continue_history(before: dict, after: dict) -> dict:
@@ -414,10 +449,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def check_out(out: str) -> Path:
-    """The --out file can be written: not a folder, in a folder that exists and is writable."""
+    """The --out file can be written: a new file (never one that exists: the checkpoint given to
+    --start-from, a shipped model), in a folder that exists and is writable."""
     path = Path(out)
     if not out or path.is_dir() or out.endswith(os.sep):
         raise ValueError(f"--out {out!r} is a folder; give a file name such as {os.path.join(out or '.', 'model.pt')}")
+    if os.path.lexists(path):
+        raise ValueError(f"--out {out!r} exists, and a trained model never replaces a file; give a new file name")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ValueError(f"--out: the folder {str(folder)!r} does not exist")
@@ -446,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
             train_data = test_data = data.load_sample()
         else:
             train_data, test_data = data.load_mnist(True, args.data), data.load_mnist(False, args.data)
-        cfg.check_length(len(train_data))
+        cfg.check_length(len(train_data), model_cfg)
         if start is not None:
             check_continuation(start, model_cfg, cfg, len(train_data))
     except (ValueError, OverflowError, data.DataUnavailable) as exc:
@@ -473,7 +511,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         checkpoints.save(args.out, result.model, recipe, result.metrics, result.history,
                          dataset={"train": train_data.source, "test": test_data.source,
-                                  "n_train": len(train_data), "n_test": len(test_data)})
+                                  "n_train": len(train_data), "n_test": len(test_data)}, overwrite=False)
+    except FileExistsError:  # made by someone else while this one trained
+        print(f"error: {args.out} appeared while training, and a trained model never replaces a file; "
+              "nothing was written", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"error: the trained model could not be written to {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 1

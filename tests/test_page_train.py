@@ -114,3 +114,15 @@ def test_a_reloaded_tab_finds_its_run_again(at, user_models, monkeypatch):
     tab[0] = "after-reload"
     reloaded.button(key="train_stop").click().run()
     assert job.wait(30) and job.snapshot()["status"] == "stopped"
+
+
+def test_a_run_whose_checkpoint_would_be_refused_cannot_start(at):
+    """Issue 24: batch 16 x 50,100 iterations on the sample (50 steps an epoch) records 1,003 weight
+    summaries, two more than a checkpoint may hold: refused before Start, not after the run."""
+    at.select_slider(key="train_batch").set_value(16)
+    at.radio(key="train_length").set_value("iterations").run()
+    at.number_input(key="train_iterations").set_value(50_100).run()
+    assert "1,003 weight summaries" in at.error[0].value and "at most 1,001" in at.error[0].value
+    assert at.button(key="train_start").disabled
+    at.number_input(key="train_iterations").set_value(50_000).run()  # 1,001: the checkpoint's own limit
+    assert not at.error and not at.button(key="train_start").disabled
