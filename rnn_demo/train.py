@@ -140,22 +140,24 @@ def record_sizes(cfg: TrainConfig, n_train: int, model_cfg: ModelConfig | None =
 
 
 def check_sizes(sizes: dict[str, int], name: str = "") -> None:
-    """ValueError, one sentence, when a history of these sizes would not fit in a checkpoint."""
+    """ValueError, one sentence, when a history of these sizes would not fit in a checkpoint
+    (name: the checkpoint a run goes on from, whose history the sizes include)."""
     limits = {"steps": checkpoints.MAX_STEPS, "evals": checkpoints.MAX_EVALS,
               "summaries": checkpoints.MAX_SUMMARIES, "numbers": checkpoints.MAX_NUMBERS}
     over = next((k for k in limits if sizes.get(k, 0) > limits[k]), None)
     if over is None:
         return
+    who = _("{name} and this run together", name=name) if name else _("this run")
     n, limit = sizes[over], limits[over]
-    what = {"steps": _("this run would take {n:,} steps; at most {limit:,} fit in a checkpoint (fewer epochs or a "
-                       "larger batch)", n=n, limit=limit),
-            "evals": _("this run would record {n:,} test evaluations; at most {limit:,} fit in a checkpoint "
-                       "(evaluate less often)", n=n, limit=limit),
-            "summaries": _("this run would record {n:,} weight summaries (one per epoch, one at the start); at most "
-                           "{limit:,} fit in a checkpoint (fewer epochs or a larger batch)", n=n, limit=limit),
-            "numbers": _("this run would record {n:,} numbers in its history; at most {limit:,} fit in a checkpoint "
-                         "(fewer epochs, fewer steps or a smaller model)", n=n, limit=limit)}[over]
-    raise ValueError(_("{name} and {problem}", name=name, problem=what) if name else what)
+    raise ValueError({
+        "steps": _("{who} would take {n:,} steps; at most {limit:,} fit in a checkpoint (fewer epochs or a larger "
+                   "batch)", who=who, n=n, limit=limit),
+        "evals": _("{who} would record {n:,} test evaluations; at most {limit:,} fit in a checkpoint (evaluate less "
+                   "often)", who=who, n=n, limit=limit),
+        "summaries": _("{who} would record {n:,} weight summaries (one per epoch, one at the start); at most "
+                       "{limit:,} fit in a checkpoint (fewer epochs or a larger batch)", who=who, n=n, limit=limit),
+        "numbers": _("{who} would record {n:,} numbers in its history; at most {limit:,} fit in a checkpoint (fewer "
+                     "epochs, fewer steps or a smaller model)", who=who, n=n, limit=limit)}[over])
 
 
 def _num(v) -> bool:

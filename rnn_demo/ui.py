@@ -798,3 +798,31 @@ def memory_user_points() -> list[dict]:
     """The models trained on the Memory page: name, gap, test accuracy, cell, data."""
     folder = memory_user_dir()
     return _memory_user_points(str(folder), _stamp(folder))
+
+
+# --- Widget values Streamlit cannot decode ---------------------------------------------------
+# Streamlit decodes a component's JSON value itself, before any page code runs
+# (streamlit.runtime.state.common.unpack_widget_state_value). JSON that is not JSON, or nested
+# deeper than Python's recursion limit (a 200 KB frame of '[' does it), raised there: the
+# sender saw a redacted error on every later run of its session. Their size is bounded before
+# decoding (`server.maxWidgetStateSize` in .streamlit/config.toml); this decodes what is left
+# to a value the pad's own check refuses with one sentence (canvas.parse_strokes). The draw pad
+# is this app's only JSON widget.
+UNREADABLE_WIDGET_VALUE = {"drawing": "unreadable"}
+
+
+def _decode_widget_value(widget_state, _decode=None):
+    try:
+        return _decode(widget_state)
+    except (RecursionError, ValueError):
+        return dict(UNREADABLE_WIDGET_VALUE)
+
+
+def _guard_widget_values() -> None:
+    from streamlit.runtime.state import session_state
+    decode = session_state.unpack_widget_state_value
+    if getattr(decode, "func", None) is not _decode_widget_value:  # once per process
+        session_state.unpack_widget_state_value = functools.partial(_decode_widget_value, _decode=decode)
+
+
+_guard_widget_values()

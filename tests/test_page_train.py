@@ -46,7 +46,7 @@ def test_train_a_few_steps_gives_a_checkpoint_that_predicts(at, user_models, sam
 
 
 def test_stop_ends_a_run(at, user_models):
-    small_run(at, "stop-me", 100_000)
+    small_run(at, "stop-me", 50_000)  # 1,000 epochs at batch 16
     job = ui.job_manager().current()
     assert job is not None and job.name == "stop-me"
     poll(at, lambda a: job.snapshot()["step"] >= 2)
@@ -94,7 +94,7 @@ def test_a_full_disk_offers_the_model_as_a_download(at, user_models, monkeypatch
 def test_a_reloaded_tab_finds_its_run_again(at, user_models, monkeypatch):
     tab = ["first-session"]  # AppTest gives every script the same session id: set them here
     monkeypatch.setattr(ui, "session_id", lambda: tab[0])
-    small_run(at, "keep-me", 100_000)
+    small_run(at, "keep-me", 50_000)
     job = ui.job_manager().current()
     assert job.owner == "first-session"
     token = at.query_params["run"]
