@@ -92,7 +92,7 @@ def test_one_training_at_a_time(dirs, sample):
 def test_stop_ends_the_run_and_keeps_what_was_learned(dirs, small_loader):
     user, shipped = dirs
     mgr = jobs.JobManager(loader=small_loader)
-    job = mgr.start("stopped", TINY, tiny_cfg(batch_size=4, iterations=64_000), "sample", user, shipped)
+    job = mgr.start("stopped", TINY, tiny_cfg(batch_size=4, iterations=32_000), "sample", user, shipped)
     deadline = time.time() + 30
     while job.snapshot()["step"] < 3 and time.time() < deadline:
         job.touch()
@@ -102,7 +102,7 @@ def test_stop_ends_the_run_and_keeps_what_was_learned(dirs, small_loader):
     assert job.wait(30)
     s = job.snapshot()
     assert s["status"] == "stopped" and s["message"].startswith("Stopped by you after")
-    assert 3 <= s["step"] < 64_000
+    assert 3 <= s["step"] < 32_000
     ckpt = checkpoints.load(s["saved"])
     assert ckpt.history["status"] == "stopped" and len(ckpt.history["loss"]) == s["step"]
 
@@ -110,7 +110,7 @@ def test_stop_ends_the_run_and_keeps_what_was_learned(dirs, small_loader):
 def test_a_run_nobody_watches_stops_itself(dirs, small_loader):
     user, shipped = dirs
     mgr = jobs.JobManager(heartbeat_s=0.3, loader=small_loader)
-    job = mgr.start("orphan", TINY, tiny_cfg(batch_size=4, iterations=64_000), "sample", user, shipped)
+    job = mgr.start("orphan", TINY, tiny_cfg(batch_size=4, iterations=32_000), "sample", user, shipped)
     assert job.wait(30)
     s = job.snapshot()
     assert s["status"] == "stopped" and "No page has watched this run" in s["message"]
