@@ -25,6 +25,7 @@ equal the models' own answer computed here, and no error or exception element ap
 Targets (issues 7 and 19): 20 sessions on 2 cores, p95 <= 500 ms, no errors, also drawing live.
 
     python -m bench.load [--sessions 5 10 20] [--modes together class live] [--rounds 3] [--seconds 40]
+    python -m bench.load --attack 0 1 8 --sessions 5 --seconds 30   # honest learners under a flood (bench/attack.py)
 """
 from __future__ import annotations
 
@@ -338,6 +339,9 @@ async def run(args) -> int:
             print(f"warm-up (1 session, loads the models): {warm['lat'][-1] if warm['lat'] else float('nan'):.0f} ms"
                   + (f", errors: {warm['errors']}" if warm["errors"] else ""))
             print(f"server {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}")
+            if args.attack:  # bench/attack.py: honest learners while N tabs flood the Draw page
+                from bench import attack
+                return await attack.run(args, url, models, pid)
             print(f"{'mode':>8} {'N':>3} {'draws':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'errors':>6} "
                   f"{'page p95':>9} {'server CPU s':>12} {'client CPU s':>12} {'wall s':>7} {'RSS MB':>7} "
                   f"{'MB/session':>10}")
@@ -377,6 +381,10 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=8616)
     p.add_argument("--url", default=None, help="measure an app already running there (e.g. nginx in front of "
                                                "replicas, http://127.0.0.1:8080) instead of starting one")
+    p.add_argument("--attack", type=int, nargs="+", default=None, metavar="N",
+                   help="attacker mode (bench/attack.py): for each N, N tabs flood the Draw page while "
+                        "--sessions' first number of learners draw; e.g. --attack 0 1 8 --seconds 30")
+    p.add_argument("--settle", type=float, default=60, help="--attack: seconds after the attack before RSS is read")
     p.add_argument("--access-log", default=None, metavar="FILE",
                    help="with --url behind deploy/'s nginx: its access log, to count sessions per replica")
     return asyncio.run(run(p.parse_args(argv)))

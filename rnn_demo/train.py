@@ -132,8 +132,9 @@ def record_sizes(cfg: TrainConfig, n_train: int, model_cfg: ModelConfig | None =
     sizes = {"steps": total, "evals": math.ceil(total / (cfg.eval_every or steps_per_epoch)),
              "summaries": 1 + math.ceil(total / steps_per_epoch)}
     if model_cfg is not None:
+        from rnn_demo.model import build as shapes  # (not this module's `build`, which tests may replace)
         with torch.device("meta"):  # the model's tensors, without allocating them
-            tensors = len(list(build(model_cfg).parameters()))
+            tensors = len(list(shapes(model_cfg).parameters()))
         per_summary = tensors * (2 * HIST_BINS + 1 + 4)  # edges, histogram, mean/std/min/max (checkpoints._summary)
         sizes["numbers"] = 4 * total + 5 * sizes["evals"] + per_summary * sizes["summaries"]
     return sizes
