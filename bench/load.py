@@ -25,6 +25,7 @@ equal the models' own answer computed here, and no error or exception element ap
 Targets (issues 7 and 19): 20 sessions on 2 cores, p95 <= 500 ms, no errors, also drawing live.
 
     python -m bench.load [--sessions 5 10 20] [--modes together class live] [--rounds 3] [--seconds 40]
+    python -m bench.load --attack 0 1 8 --sessions 5 --seconds 30   # honest learners under a flood (bench/attack.py)
 """
 from __future__ import annotations
 
@@ -87,14 +88,13 @@ class Session:
         self.errors: list[str] = []
         self.ws = None
         self.canvas_id = self.page_hash = None
-        self.replica = ""  # behind a load balancer: which replica served this session
+        self.replica = ""  # behind nginx (--access-log): which replica served this session
 
     async def open(self) -> None:
         # A cookie of its own, as a browser has: nginx's sticky routing (deploy/) hashes on it.
         self.ws = await websockets.connect(f"{self.url}/_stcore/stream", subprotocols=["streamlit"],
                                            max_size=None, open_timeout=TIMEOUT_S,
                                            additional_headers={"Cookie": f"rnn_route=learner-{self.index}"})
-        self.replica = self.ws.response.headers.get("X-Replica", "")
         msg = BackMsg()
         msg.rerun_script.page_name = "Draw"
         await self.ws.send(msg.SerializeToString())
@@ -282,6 +282,20 @@ async def live(sessions: list[Session], seconds: float) -> None:
     await asyncio.gather(*(learner(s) for s in sessions))
 
 
+async def read_replicas(sessions: list[Session], log: Path, timeout: float = 10) -> None:
+    """Which replica served each (closed) session, from nginx's access log in deploy/'s format
+    (`route=COOKIE upstream=ADDR`; a websocket is logged when it closes): answers never say."""
+    end = time.perf_counter() + timeout
+    while True:
+        lines = [ln for ln in log.read_text().splitlines() if '"GET /_stcore/stream' in ln and " upstream=" in ln]
+        for s in sessions:
+            found = [ln.rsplit(" upstream=", 1)[1] for ln in lines if f" route=learner-{s.index} " in ln]
+            s.replica = found[-1] if found else ""
+        if all(s.replica for s in sessions) or time.perf_counter() > end:
+            return
+        await asyncio.sleep(0.2)
+
+
 async def measure(url: str, n: int, mode: str, args, models, server_pid: int) -> dict:
     sessions = [Session(i, url, models) for i in range(n)]
     for s in sessions:  # opening is not what is measured
@@ -298,6 +312,8 @@ async def measure(url: str, n: int, mode: str, args, models, server_pid: int) ->
     rss1 = rss_mb(server_pid)  # every session still open, each having drawn
     for s in sessions:
         await s.close()
+    if getattr(args, "access_log", None):
+        await read_replicas(sessions, Path(args.access_log))
     lat = sorted(x for s in sessions for x in s.latencies)
     replicas = collections.Counter(s.replica for s in sessions if s.replica)
     return {"lat": lat, "replicas": dict(sorted(replicas.items())), "runs": sorted(x for s in sessions for x in s.runs),
@@ -319,10 +335,13 @@ async def run(args) -> int:
         pid = server.pid if server else -1  # the server's CPU is measured only when it is ours
         failed = 0
         try:
-            warm = await measure(url, 1, "together", argparse.Namespace(rounds=2), models, pid)
+            warm = await measure(url, 1, "together", argparse.Namespace(rounds=2, access_log=None), models, pid)
             print(f"warm-up (1 session, loads the models): {warm['lat'][-1] if warm['lat'] else float('nan'):.0f} ms"
                   + (f", errors: {warm['errors']}" if warm["errors"] else ""))
             print(f"server {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}")
+            if args.attack:  # bench/attack.py: honest learners while N tabs flood the Draw page
+                from bench import attack
+                return await attack.run(args, url, models, pid)
             print(f"{'mode':>8} {'N':>3} {'draws':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'errors':>6} "
                   f"{'page p95':>9} {'server CPU s':>12} {'client CPU s':>12} {'wall s':>7} {'RSS MB':>7} "
                   f"{'MB/session':>10}")
@@ -362,6 +381,12 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=8616)
     p.add_argument("--url", default=None, help="measure an app already running there (e.g. nginx in front of "
                                                "replicas, http://127.0.0.1:8080) instead of starting one")
+    p.add_argument("--attack", type=int, nargs="+", default=None, metavar="N",
+                   help="attacker mode (bench/attack.py): for each N, N tabs flood the Draw page while "
+                        "--sessions' first number of learners draw; e.g. --attack 0 1 8 --seconds 30")
+    p.add_argument("--settle", type=float, default=60, help="--attack: seconds after the attack before RSS is read")
+    p.add_argument("--access-log", default=None, metavar="FILE",
+                   help="with --url behind deploy/'s nginx: its access log, to count sessions per replica")
     return asyncio.run(run(p.parse_args(argv)))
 
 

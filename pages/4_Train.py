@@ -125,7 +125,7 @@ try:
                             seed=int(seed))
     n_train = len(ui.sample()) - jobs.SAMPLE_TEST if which == "sample" else 60_000
     train_cfg = jobs.config_for(which, train_cfg, n_train)
-    train_cfg.check_length(n_train)
+    train_cfg.check_length(n_train, model_cfg)
     config_error = None
 except ValueError as exc:
     config_error = str(exc)

@@ -214,8 +214,9 @@ class Job:
         except Exception as exc:  # the page shows the message; the server keeps running
             self._set(status="failed", message=_("Training failed: {error}", error=exc))
         finally:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):  # each on its own: one failing must not keep the other
                 self.reservation.release()
+            with contextlib.suppress(OSError):
                 self.lease.release()
             self._set(finished=time.time())
 
@@ -302,22 +303,41 @@ class JobManager:
             if running is not None and not running.finished_ok:
                 s = running.snapshot()
                 raise Busy(busy_message(s, "you" if owner and owner == running.owner else "someone else"))
+            try:  # a name that cannot be used is refused before anything is held
+                store.clean_name(name)
+            except store.BadName as exc:
+                raise JobError(str(exc)) from None
             try:
                 lease = store.take_lease(lease_dir or user_dir, {"name": "?", "model": model_config.label, "step": 0})
             except store.Busy as exc:  # a run on another server sharing the model folder
                 raise Busy(busy_message(exc.holder, "someone on another server")) from None
+            except OSError as exc:  # a full disk, a folder gone read-only: nothing is held
+                raise JobError(_cannot_start(exc)) from None
+            reservation = None
             try:
                 reservation = (store.reserve_free if free_name else store.reserve)(user_dir, name, shipped)
-            except store.BadName as exc:
-                lease.release()
-                raise JobError(str(exc)) from None
-            job = Job(next(self._ids), reservation, lease, model_config, train_config, which, owner,
-                      self.heartbeat_s, alive, self.loader, runs_dir=runs_dir)
-            job._thread = threading.Thread(target=job.run, name=f"train-{job.id}", daemon=True)
+                job = Job(next(self._ids), reservation, lease, model_config, train_config, which, owner,
+                          self.heartbeat_s, alive, self.loader, runs_dir=runs_dir)
+                job._thread = threading.Thread(target=job.run, name=f"train-{job.id}", daemon=True)
+                job._thread.start()
+            except BaseException as exc:  # every way out before the run's thread owns them lets both go
+                for held in (reservation, lease):
+                    with contextlib.suppress(OSError):
+                        if held is not None:
+                            held.release()
+                if isinstance(exc, store.BadName):
+                    raise JobError(str(exc)) from None
+                if isinstance(exc, OSError):
+                    raise JobError(_cannot_start(exc)) from None
+                raise
             self._jobs[job.id] = job
             self._current = job
-            job._thread.start()
         return job
+
+
+def _cannot_start(exc: OSError) -> str:
+    return _("The training could not start: the server cannot write in its model folder ({error}). Tell "
+             "the teacher; nothing was kept.", error=exc.strerror or exc)
 
 
 # busy_message's sentences, whole, for each `who` a page passes: (without, with the time left).

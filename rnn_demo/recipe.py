@@ -16,6 +16,8 @@ from rnn_demo.model import FORGET_INITS
 # --- limits ------------------------------------------------------------------------------------
 MAX_STEPS = 200_000            # entries in each per-step history list (a longer run's would not fit a checkpoint)
 MAX_EVALS = 20_000             # test evaluations recorded in the history
+MAX_NUMBERS = 1_500_000        # numbers in a whole history (a pickle can repeat one list many times)
+HIST_BINS = 30                 # bins of each weight histogram in a summary
 MAX_SUMMARIES = 1_001          # per-epoch weight summaries (at most 1,000 epochs)
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
 SCHEDULES = ("constant", "onecycle")
@@ -90,11 +92,11 @@ class TrainConfig:
             if not ok:
                 raise ValueError(_(message, **values))
 
-    def check_length(self, n_train: int) -> None:
-        """Refuse a run whose history would be too long to keep in a checkpoint."""
-        if self.total_steps(n_train) > MAX_STEPS:
-            raise ValueError(_("this run would take {steps:,} steps; at most {limit:,} fit in a checkpoint "
-                               "(fewer epochs or a larger batch)", steps=self.total_steps(n_train), limit=MAX_STEPS))
+    def check_length(self, n_train: int, model_cfg=None) -> None:
+        """Refuse a run whose history would not load from its own checkpoint: its steps, test
+        evaluations, per-epoch weight summaries and (given the model) numbers, counted by
+        `record_sizes` against checkpoints' limits."""
+        check_sizes(record_sizes(self, n_train, model_cfg))
 
     def total_steps(self, n_train: int) -> int:
         if self.iterations > 0:
@@ -105,6 +107,49 @@ class TrainConfig:
         """The recipe, as a checkpoint keeps it: without the log folder, a path on the machine
         that trained it (checkpoints are downloaded and shared)."""
         return {k: v for k, v in asdict(self).items() if k != "tensorboard"}
+
+
+def record_sizes(cfg: TrainConfig, n_train: int, model_cfg=None) -> dict[str, int]:
+    """The most a run of this recipe records, in checkpoints' own units (checkpoints._history):
+    entries per step list, test evaluations, weight summaries and, given the model, numbers in
+    all. As `train` records them: an evaluation every eval_every steps (else each epoch) and at
+    the last step; a summary of the weights before the first step, at each epoch's end and at the
+    last step. A stopped or diverged run records no more (its extra evaluation replaces one it
+    did not reach)."""
+    total = cfg.total_steps(n_train)
+    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
+    sizes = {"steps": total, "evals": math.ceil(total / (cfg.eval_every or steps_per_epoch)),
+             "summaries": 1 + math.ceil(total / steps_per_epoch)}
+    if model_cfg is not None:
+        import torch
+
+        from rnn_demo.model import build as shapes
+        with torch.device("meta"):  # the model's tensors, without allocating them
+            tensors = len(list(shapes(model_cfg).parameters()))
+        per_summary = tensors * (2 * HIST_BINS + 1 + 4)  # edges, histogram, mean/std/min/max (checkpoints._summary)
+        sizes["numbers"] = 4 * total + 5 * sizes["evals"] + per_summary * sizes["summaries"]
+    return sizes
+
+
+def check_sizes(sizes: dict[str, int], name: str = "") -> None:
+    """ValueError, one sentence, when a history of these sizes would not fit in a checkpoint
+    (name: the checkpoint a run goes on from, whose history the sizes include)."""
+    limits = {"steps": MAX_STEPS, "evals": MAX_EVALS,
+              "summaries": MAX_SUMMARIES, "numbers": MAX_NUMBERS}
+    over = next((k for k in limits if sizes.get(k, 0) > limits[k]), None)
+    if over is None:
+        return
+    who = _("{name} and this run together", name=name) if name else _("this run")
+    n, limit = sizes[over], limits[over]
+    raise ValueError({
+        "steps": _("{who} would take {n:,} steps; at most {limit:,} fit in a checkpoint (fewer epochs or a larger "
+                   "batch)", who=who, n=n, limit=limit),
+        "evals": _("{who} would record {n:,} test evaluations; at most {limit:,} fit in a checkpoint (evaluate less "
+                   "often)", who=who, n=n, limit=limit),
+        "summaries": _("{who} would record {n:,} weight summaries (one per epoch, one at the start); at most "
+                       "{limit:,} fit in a checkpoint (fewer epochs or a larger batch)", who=who, n=n, limit=limit),
+        "numbers": _("{who} would record {n:,} numbers in its history; at most {limit:,} fit in a checkpoint (fewer "
+                     "epochs, fewer steps or a smaller model)", who=who, n=n, limit=limit)}[over])
 
 
 def _num(v) -> bool:

@@ -7,9 +7,8 @@ import math
 
 from rnn_demo.i18n import N_
 from rnn_demo.i18n import lazy as _
-from rnn_demo.recipe import MAX_STEPS
+from rnn_demo.recipe import MAX_NUMBERS, MAX_STEPS  # noqa: F401
 
-MAX_NUMBERS = 1_500_000        # numbers in a whole history (a pickle can repeat one list many times)
 MAX_TEXT = 500                 # characters in one string value
 MAX_KEYS = 64                  # entries in train_config, metrics or dataset
 

@@ -26,10 +26,17 @@ import time
 import unicodedata
 from pathlib import Path
 
+from confusable_homoglyphs import categories, confusables
+
 from rnn_demo import checkpoints
 from rnn_demo.i18n import _
 
 MAX_NAME = 40
+NAME_MAX_BYTES = 255  # a file name's limit on ext4, XFS, Btrfs, NFS and overlayfs (os.pathconf's PC_NAME_MAX)
+# Scripts that may share one name (Unicode TR39's "highly restrictive" level): Latin with the
+# scripts written beside it in East Asia; any other mix (Latin with Cyrillic or Greek, say) is
+# how look-alikes of other names are made. Digits, '-' and '_' belong to every script (COMMON).
+MIXES = ({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}, {"LATIN", "HAN", "BOPOMOFO"}, {"LATIN", "HAN", "HANGUL"})
 RESERVED = ".reserved"
 LEASE = ".training.lease"
 LEASE_S = float(os.environ.get("RNN_DEMO_LEASE_S", 30))  # a lease not renewed for this long is free
@@ -40,13 +47,48 @@ class BadName(ValueError):
 
 
 def clean_name(name: str) -> str:
-    """A model name made safe as a file name: letters (any script), digits, '-' and '_'."""
+    """A model name made safe as a file name: letters (any script), digits, '-' and '_'; never a
+    look-alike of another name (`look_alike`), nor too long for the file system. Raises BadName
+    with one sentence."""
     name = unicodedata.normalize("NFC", name or "")
     kept = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name.strip())
     cleaned = re.sub(r"-{2,}", "-", kept).strip("-_")[:MAX_NAME].strip("-_")
     if not cleaned:
         raise BadName(_("Give the model a name (letters, digits, '-' or '_')."))
+    if look_alike(cleaned):
+        raise BadName(_("'{name}' mixes letters of different alphabets or imitates Latin letters, so it could pass "
+                        "for another model's name; write it in one alphabet.", name=cleaned))
+    longest = max(len(f.encode()) for f in file_names(cleaned))
+    if longest > NAME_MAX_BYTES:
+        raise BadName(_("'{name}' is too long once stored as a file ({n} bytes; at most {limit}); choose a "
+                        "shorter name.", name=cleaned, n=longest, limit=NAME_MAX_BYTES))
     return cleaned
+
+
+def file_names(name: str) -> tuple[str, ...]:
+    """Every file name a model name becomes in the folder, at its longest: the checkpoint, its
+    temporary file while it is written (checkpoints.save: pid and 8 random characters) and the
+    reservation (named after the folded key, which NFKC can make much longer: 'ﷺ' is 18 letters)."""
+    return f"{name}.pt", f".{name}.pt.{'9' * 10}.{'x' * 8}.tmp", f".{key(name)}{RESERVED}"
+
+
+def look_alike(name: str) -> bool:
+    """Could this name pass for another? True when it mixes scripts beyond what TR39's highly
+    restrictive level allows ('lѕtm' with a Cyrillic ѕ, 'гnn'), or when it is written in another
+    script entirely with letters that each look like a Latin one (whole-script confusables,
+    Cyrillic 'асе' for 'ace'). Scripts and look-alikes from Unicode's own tables
+    (confusable_homoglyphs: Scripts.txt and confusables.txt). Compatibility forms of Latin
+    letters (full-width 'ｒｎｎ', 'ℓstm') count too: NFKC makes them plain Latin."""
+    folded = unicodedata.normalize("NFKC", name)
+    if folded != name and folded.isascii():
+        return True
+    scripts = categories.unique_aliases(name) - {"COMMON", "INHERITED"}
+    if len(scripts) > 1 and not any(scripts <= mix for mix in MIXES):
+        return True
+    if scripts and scripts != {"LATIN"}:
+        letters = [ch for ch in name if categories.alias(ch) not in ("COMMON", "INHERITED")]
+        return all(confusables.is_confusable(ch, preferred_aliases=["latin"]) for ch in letters)
+    return False
 
 
 def key(name: str) -> str:
@@ -238,9 +280,13 @@ def _owner_of(path: Path) -> str:
 def _write_lease(path: Path, info: dict) -> None:
     """First line: who holds it; then what it is doing. Replaced in one rename."""
     fd, tmp = tempfile.mkstemp(prefix=f".{os.getpid()}.", suffix=".lock", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(me() + "\n" + json.dumps(info))
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(me() + "\n" + json.dumps(info))
+        os.replace(tmp, path)
+    except BaseException:  # a full disk: the old lease (or none) stays as it was, and no litter
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def clean(folder, max_age_s: float = 600) -> list[Path]:

@@ -5,7 +5,7 @@ same function serves the command line, the Streamlit page and the tests; nothing
 imports streamlit. The history it records (loss, accuracy, the gradient norm at every step,
 per-epoch weight summaries as the seed's `variable_summaries`) travels in the checkpoint.
 
-    python -m rnn_demo.train --cell lstm --epochs 10 --out models/lstm.pt
+    python -m rnn_demo.train --cell lstm --epochs 10 --out my-lstm.pt
 """
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ from rnn_demo.i18n import _, ngettext
 from rnn_demo.model import ModelConfig, SequenceClassifier, build, count_params, init_forget_gate, initialise
 # The recipe lives in recipe.py; these names stay importable from here (README, CLI, notebooks).
 from rnn_demo.recipe import (FAST, INITS, MAX_EVALS, MAX_GAP, MAX_STEPS, MAX_SUMMARIES, OPTIMIZERS,  # noqa: F401
-                             PRESETS, SCHEDULES, TrainConfig, continue_history, new_history, steps_taken)
+                             PRESETS, SCHEDULES, TrainConfig, continue_history, new_history, steps_taken,
+                             HIST_BINS, check_sizes, record_sizes)
 
-HIST_BINS = 30
 EXPLODED = 1e4  # a loss above this, or 100 times the first step's, counts as divergence
 
 
@@ -104,7 +104,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
     with another recipe); the result's history then is start's followed by this run's
     (`continue_history`). Never raises on divergence: a NaN or inf loss or gradient ends the
     run with status 'diverged' and the weights from before that step."""
-    cfg.check_length(len(train_data))
+    cfg.check_length(len(train_data), model_cfg)
     if start is not None:
         check_continuation(start, model_cfg, cfg, len(train_data))
     device = pick_device(cfg.device)
@@ -223,16 +223,13 @@ def check_continuation(start: checkpoints.Checkpoint, model_cfg: ModelConfig, cf
         raise ValueError(_("{name} is a {model}, not a {asked}: continue it with its own architecture",
                            name=start.name, model=start.model_config.label, asked=model_cfg.label))
     h = start.history
-    steps = steps_taken(h) + cfg.total_steps(n_train)
-    if steps > MAX_STEPS:
-        raise ValueError(_("{name} and this run would take {steps:,} steps; at most {limit:,} fit in a checkpoint",
-                           name=start.name, steps=steps, limit=MAX_STEPS))
-    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
-    evals = len(h.get("evals", [])) + math.ceil(cfg.total_steps(n_train) / (cfg.eval_every or steps_per_epoch)) + 1
-    summaries = len(h.get("param_summaries", [])) + math.ceil(cfg.total_steps(n_train) / steps_per_epoch) + 1
-    if evals > MAX_EVALS or summaries > MAX_SUMMARIES:
-        raise ValueError(_("{name} and this run would record more evaluations or epochs than fit in a checkpoint",
-                           name=start.name))
+    before = {"steps": steps_taken(h), "evals": len(h.get("evals", [])),
+              "summaries": len(h.get("param_summaries", []))}
+    before["numbers"] = 4 * before["steps"] + 5 * before["evals"] + sum(
+        len(p.get("edges", ())) + len(p.get("hist", ())) + 4 for s in h.get("param_summaries", [])
+        for p in s.get("params", {}).values())
+    after = record_sizes(cfg, n_train, model_cfg)
+    check_sizes({k: before[k] + after[k] for k in after}, name=start.name)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -261,10 +258,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def check_out(out: str) -> Path:
-    """The --out file can be written: not a folder, in a folder that exists and is writable."""
+    """The --out file can be written: a new file (never one that exists: the checkpoint given to
+    --start-from, a shipped model), in a folder that exists and is writable."""
     path = Path(out)
     if not out or path.is_dir() or out.endswith(os.sep):
         raise ValueError(f"--out {out!r} is a folder; give a file name such as {os.path.join(out or '.', 'model.pt')}")
+    if os.path.lexists(path):
+        raise ValueError(f"--out {out!r} exists, and a trained model never replaces a file; give a new file name")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ValueError(f"--out: the folder {str(folder)!r} does not exist")
@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             train_data = test_data = data.load_sample()
         else:
             train_data, test_data = data.load_mnist(True, args.data), data.load_mnist(False, args.data)
-        cfg.check_length(len(train_data))
+        cfg.check_length(len(train_data), model_cfg)
         if start is not None:
             check_continuation(start, model_cfg, cfg, len(train_data))
     except (ValueError, OverflowError, data.DataUnavailable) as exc:
@@ -320,7 +320,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         checkpoints.save(args.out, result.model, recipe, result.metrics, result.history,
                          dataset={"train": train_data.source, "test": test_data.source,
-                                  "n_train": len(train_data), "n_test": len(test_data)})
+                                  "n_train": len(train_data), "n_test": len(test_data)}, overwrite=False)
+    except FileExistsError:  # made by someone else while this one trained
+        print(f"error: {args.out} appeared while training, and a trained model never replaces a file; "
+              "nothing was written", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"error: the trained model could not be written to {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 1

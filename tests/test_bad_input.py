@@ -302,7 +302,7 @@ def test_a_closed_tab_frees_the_server(tmp_path, sample):
     mgr = jobs.JobManager(heartbeat_s=0.5, loader=lambda which: (tr.subset(slice(0, 128)), te))
     connected = [True]
     job = mgr.start("left-open", ModelConfig(hidden_size=8),
-                    train.TrainConfig(batch_size=32, iterations=100_000, schedule="constant"),
+                    train.TrainConfig(batch_size=2, iterations=64_000, schedule="constant"),  # 1,000 epochs: fits a checkpoint
                     "sample", tmp_path / "user", shipped, owner="tab1", alive=lambda: connected[0])
     deadline = time.time() + 30
     while job.snapshot()["step"] < 5 and time.time() < deadline:

@@ -357,12 +357,15 @@ def test_a_full_disk_keeps_the_trained_model_for_a_download(tmp_path, sample, mo
 def test_a_reloaded_tab_finds_its_run_by_the_token_in_its_url(tmp_path, sample):
     tr, te = jobs.split_sample(sample)
     mgr = jobs.JobManager(heartbeat_s=0.5, loader=lambda w: (tr.subset(slice(0, 64)), te))
-    job = mgr.start("mine", TINY, train.TrainConfig(batch_size=32, iterations=100_000), "sample", tmp_path, (),
+    job = mgr.start("mine", TINY, train.TrainConfig(batch_size=32, iterations=2_000), "sample", tmp_path, (),
                     owner="old-tab", alive=lambda: False)
     assert mgr.find(job.token) is job and mgr.find("guess") is None and mgr.find(None) is None
     job.adopt("new-tab", lambda: True)
     time.sleep(1.5)  # past the heartbeat: the new tab is connected, so the run goes on
     assert not job.finished_ok and job.snapshot()["owner"] == "new-tab"
+    deadline = time.time() + 30
+    while job.snapshot()["step"] < 1 and time.time() < deadline:  # a busy machine: its first step may be late
+        time.sleep(0.05)
     job.stop("test over")
     assert job.wait(30) and job.snapshot()["saved"] == tmp_path / "mine.pt"
 

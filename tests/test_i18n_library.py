@@ -352,7 +352,7 @@ def test_a_job_thread_writes_in_the_language_of_the_page_that_started_it(tmp_pat
 def test_a_stopped_job_in_korean(tmp_path, sample, korean):
     tr, te = jobs.split_sample(sample)
     mgr = jobs.JobManager(heartbeat_s=0.2, loader=lambda which: (tr.subset(slice(0, 64)), te.subset(slice(0, 32))))
-    cfg = train.TrainConfig(batch_size=32, iterations=100_000, eval_every=2, schedule="constant")
+    cfg = train.TrainConfig(batch_size=2, iterations=32_000, eval_every=2, schedule="constant")  # 1,000 epochs
     job = mgr.start("orphan", ModelConfig(hidden_size=8), cfg, "sample", tmp_path, ())
     assert job.wait(60)
     s = job.snapshot()

@@ -92,7 +92,7 @@ def test_one_training_at_a_time(dirs, sample):
 def test_stop_ends_the_run_and_keeps_what_was_learned(dirs, small_loader):
     user, shipped = dirs
     mgr = jobs.JobManager(loader=small_loader)
-    job = mgr.start("stopped", TINY, tiny_cfg(iterations=100_000), "sample", user, shipped)
+    job = mgr.start("stopped", TINY, tiny_cfg(batch_size=4, iterations=32_000), "sample", user, shipped)
     deadline = time.time() + 30
     while job.snapshot()["step"] < 3 and time.time() < deadline:
         job.touch()
@@ -102,7 +102,7 @@ def test_stop_ends_the_run_and_keeps_what_was_learned(dirs, small_loader):
     assert job.wait(30)
     s = job.snapshot()
     assert s["status"] == "stopped" and s["message"].startswith("Stopped by you after")
-    assert 3 <= s["step"] < 100_000
+    assert 3 <= s["step"] < 32_000
     ckpt = checkpoints.load(s["saved"])
     assert ckpt.history["status"] == "stopped" and len(ckpt.history["loss"]) == s["step"]
 
@@ -110,7 +110,7 @@ def test_stop_ends_the_run_and_keeps_what_was_learned(dirs, small_loader):
 def test_a_run_nobody_watches_stops_itself(dirs, small_loader):
     user, shipped = dirs
     mgr = jobs.JobManager(heartbeat_s=0.3, loader=small_loader)
-    job = mgr.start("orphan", TINY, tiny_cfg(iterations=100_000), "sample", user, shipped)
+    job = mgr.start("orphan", TINY, tiny_cfg(batch_size=4, iterations=32_000), "sample", user, shipped)
     assert job.wait(30)
     s = job.snapshot()
     assert s["status"] == "stopped" and "No page has watched this run" in s["message"]
@@ -182,3 +182,58 @@ def test_a_finished_run_reads_the_same_on_the_train_and_memory_pages_in_either_l
     finally:
         i18n.set_language("en")
     assert korean.startswith("중지됨: ") and "1,876" in korean and "1,234" in korean
+
+
+def test_look_alike_names_are_refused_and_real_words_of_any_script_kept(dirs):
+    """Issue 24: 'lѕtm' (a Cyrillic ѕ) and 'гnn' would sit beside the shipped lstm and rnn."""
+    user, shipped = dirs
+    for fake in ("lѕtm", "гnn", "rnn-ѕmall", "асе"):  # mixed scripts; Cyrillic letters that all look Latin
+        with pytest.raises(store.BadName, match="mixes letters of different alphabets"):
+            store.clean_name(fake)
+        with pytest.raises(store.BadName, match="mixes letters"):
+            store.reserve(user, fake, shipped)
+    for fake in ("ｒｎｎ", "ℓstm"):  # compatibility forms of Latin letters: NFKC makes them 'rnn', 'lstm'
+        with pytest.raises(store.BadName, match="mixes letters"):
+            store.clean_name(fake)
+    for real in ("модель", "내-lstm", "lstm-연습", "日本語テスト", "Ελλάδα", "café", "ﷺ"):  # one script, or an East Asian mix
+        assert store.clean_name(real) == real
+
+
+def test_a_name_too_long_for_the_file_system_is_refused_and_training_stays_free(dirs, small_loader):
+    """'ﷺ' x 8 is 8 letters but its folded key is 144 (264 bytes): the reservation's file name
+    failed 'File name too long' and the lease stayed held until a restart."""
+    user, shipped = dirs
+    with pytest.raises(store.BadName, match=r"too long once stored as a file \(274 bytes; at most 255\)"):
+        store.clean_name("ﷺ" * 8)
+    assert store.clean_name("ﷺ" * 7) == "ﷺ" * 7  # 7 x 18 letters: 240 bytes, fits
+    mgr = jobs.JobManager(loader=small_loader)
+    with pytest.raises(jobs.JobError, match="too long once stored"):
+        mgr.start("ﷺ" * 8, TINY, tiny_cfg(), "sample", user, shipped, owner="me")
+    assert store.lease_holder(user) is None and not list(user.glob(".*.reserved"))
+    job = mgr.start("ﷺ" * 7, TINY, tiny_cfg(), "sample", user, shipped, owner="me")  # training is free
+    assert job.wait(60) and job.status == "done" and (user / ("ﷺ" * 7 + ".pt")).exists()
+    assert store.lease_holder(user) is None and not list(user.glob(".*.reserved"))
+
+
+def test_a_full_disk_at_start_holds_nothing(dirs, small_loader, monkeypatch):
+    """Whichever write fails (the lease, the reservation), the learner gets one sentence and the
+    next Start works: no lease, no reservation, no temporary file left behind."""
+    import errno
+    import os
+
+    user, shipped = dirs
+    mgr = jobs.JobManager(loader=small_loader)
+
+    def full(*args, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for what in ("link", "replace"):  # os.link: the reservation; os.replace: the lease
+        with monkeypatch.context() as m:
+            m.setattr(os, what, full)
+            with pytest.raises(jobs.JobError, match=r"cannot write in its model folder \(No space left on device\)"):
+                mgr.start("full", TINY, tiny_cfg(), "sample", user, shipped, owner="me")
+        assert store.lease_holder(user) is None, what
+        assert sorted(p.name for p in user.iterdir() if p.name != ".training.lock") == [], what
+    job = mgr.start("full", TINY, tiny_cfg(), "sample", user, shipped, owner="me")
+    assert job.wait(60) and job.status == "done"
+    assert store.lease_holder(user) is None and not list(user.glob(".*.reserved"))

@@ -46,7 +46,7 @@ def test_train_a_few_steps_gives_a_checkpoint_that_predicts(at, user_models, sam
 
 
 def test_stop_ends_a_run(at, user_models):
-    small_run(at, "stop-me", 100_000)
+    small_run(at, "stop-me", 50_000)  # 1,000 epochs at batch 16
     job = ui.job_manager().current()
     assert job is not None and job.name == "stop-me"
     poll(at, lambda a: job.snapshot()["step"] >= 2)
@@ -94,7 +94,7 @@ def test_a_full_disk_offers_the_model_as_a_download(at, user_models, monkeypatch
 def test_a_reloaded_tab_finds_its_run_again(at, user_models, monkeypatch):
     tab = ["first-session"]  # AppTest gives every script the same session id: set them here
     monkeypatch.setattr(ui, "session_id", lambda: tab[0])
-    small_run(at, "keep-me", 100_000)
+    small_run(at, "keep-me", 50_000)
     job = ui.job_manager().current()
     assert job.owner == "first-session"
     token = at.query_params["run"]
@@ -114,3 +114,15 @@ def test_a_reloaded_tab_finds_its_run_again(at, user_models, monkeypatch):
     tab[0] = "after-reload"
     reloaded.button(key="train_stop").click().run()
     assert job.wait(30) and job.snapshot()["status"] == "stopped"
+
+
+def test_a_run_whose_checkpoint_would_be_refused_cannot_start(at):
+    """Issue 24: batch 16 x 50,100 iterations on the sample (50 steps an epoch) records 1,003 weight
+    summaries, two more than a checkpoint may hold: refused before Start, not after the run."""
+    at.select_slider(key="train_batch").set_value(16)
+    at.radio(key="train_length").set_value("iterations").run()
+    at.number_input(key="train_iterations").set_value(50_100).run()
+    assert "1,003 weight summaries" in at.error[0].value and "at most 1,001" in at.error[0].value
+    assert at.button(key="train_start").disabled
+    at.number_input(key="train_iterations").set_value(50_000).run()  # 1,001: the checkpoint's own limit
+    assert not at.error and not at.button(key="train_start").disabled

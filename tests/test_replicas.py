@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import http.client
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +29,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.sync.client import connect
 
-from tests.conftest import ROOT, _free_port
+from tests.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, wait_for_app
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 TEMPLATE = ROOT / "deploy" / "nginx" / "rnn-explorer.conf.template"
@@ -37,7 +39,8 @@ WARNING, SUCCESS = 2, 4  # Alert.Format
 def nginx_conf(tmp: Path, listen: int, upstreams: list[int]) -> Path:
     """The repo's template filled in as the nginx image's envsubst does, in a minimal main config."""
     site = TEMPLATE.read_text().replace("${RNN_LISTEN}", f"127.0.0.1:{listen}").replace(
-        "${RNN_UPSTREAMS}", " ".join(f"server 127.0.0.1:{p};" for p in upstreams))
+        "${RNN_UPSTREAMS}", " ".join(f"server 127.0.0.1:{p};" for p in upstreams)).replace(
+        "/var/log/nginx/", f"{tmp}/")  # the image's log folder, here the test's own
     (tmp / "site.conf").write_text(site)
     conf = tmp / "nginx.conf"
     conf.write_text(f"""
@@ -97,7 +100,8 @@ def cluster(tmp_path_factory):
             wait_healthy(f"http://127.0.0.1:{p}", app, f"replica on port {p}")
         url = f"http://127.0.0.1:{listen}"
         wait_healthy(url, proxy, "nginx")
-        yield {"url": url, "ports": ports, "apps": dict(zip(ports, apps)), "shared": shared}
+        yield {"url": url, "ports": ports, "apps": dict(zip(ports, apps)), "shared": shared, "listen": listen,
+               "log": tmp / "access.log"}
     finally:
         for proc in [proxy, *apps]:
             if proc.poll() is None:
@@ -108,17 +112,32 @@ def cluster(tmp_path_factory):
                     proc.kill()
 
 
-def replica_of(url: str, cookie: str) -> int:
-    """The port of the replica nginx sends this browser to (its X-Replica answer header)."""
-    req = urllib.request.Request(url + "/_stcore/health", headers={"Cookie": f"rnn_route={cookie}"})
+def upstreams(log: Path, cookie: str, path: str = "/", timeout: float = 10) -> list[int]:
+    """The replicas (ports) nginx sent this browser's requests for `path` to, from its access log:
+    the operator's record (the answers themselves never say). A websocket is logged when it closes."""
+    deadline = time.time() + timeout
+    while True:
+        found = [int(line.rsplit("upstream=", 1)[1].split(":")[-1]) for line in log.read_text().splitlines()
+                 if f" route={cookie} " in line and f'"GET {path}' in line and "upstream=" in line]
+        if found or time.time() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def replica_of(cluster, cookie: str) -> int:
+    """The port of the replica nginx sends this browser to."""
+    probe = f"/_stcore/health?probe={time.monotonic_ns()}"
+    req = urllib.request.Request(cluster["url"] + probe, headers={"Cookie": f"rnn_route={cookie}"})
     with urllib.request.urlopen(req, timeout=10) as r:
-        return int(r.headers["X-Replica"].rsplit(":", 1)[1])
+        assert "X-Replica" not in r.headers  # which replica answered is the operator's to know
+    (port,) = upstreams(cluster["log"], cookie, probe)
+    return port
 
 
 def cookies_per_replica(cluster) -> dict[int, str]:
     found: dict[int, str] = {}
     for i in range(200):
-        found.setdefault(replica_of(cluster["url"], f"browser-{i}"), f"browser-{i}")
+        found.setdefault(replica_of(cluster, f"browser-{i}"), f"browser-{i}")
         if len(found) == 2:
             return found
     pytest.fail(f"200 browsers all went to {list(found)}: nginx does not spread sessions")
@@ -130,7 +149,6 @@ class Tab:
     def __init__(self, url: str, cookie: str):
         self.ws = connect(url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
                           additional_headers={"Cookie": f"rnn_route={cookie}"}, max_size=None, open_timeout=60)
-        self.replica = int(self.ws.response.headers["X-Replica"].rsplit(":", 1)[1])
         self.page_hash, self.widgets, self.elements = "", {}, []
 
     def open(self, page: str) -> "Tab":
@@ -212,17 +230,19 @@ def test_replicas_behind_nginx(cluster):
 
     # Sticky: every request of one browser, page loads and websockets, reaches the same replica.
     for port, cookie in route.items():
-        assert {replica_of(url, cookie) for _ in range(5)} == {port}
+        assert {replica_of(cluster, cookie) for _ in range(5)} == {port}
         tabs = [Tab(url, cookie) for _ in range(2)]
-        assert {t.replica for t in tabs} == {port}
         for t in tabs:
             t.close()
+        assert wait_until(lambda: len(found := upstreams(cluster["log"], cookie, "/_stcore/stream")) == 2 and found,
+                          timeout=20) == [port, port]
 
     # Learners on both replicas draw at once; each gets its own digit and the models' own answers.
     from bench import load
     done, out = {}, []
     run = threading.Thread(target=lambda: done.setdefault("rc", load.main(
-        ["--url", url, "--sessions", "6", "--modes", "together", "--rounds", "1"])))
+        ["--url", url, "--sessions", "6", "--modes", "together", "--rounds", "1",
+         "--access-log", str(cluster["log"])])))
     import contextlib
     import io
     buf = io.StringIO()
@@ -235,7 +255,6 @@ def test_replicas_behind_nginx(cluster):
 
     # A model trained through A is listed through B, without a restart.
     on_a, on_b = Tab(url, route[a]), Tab(url, route[b])
-    assert (on_a.replica, on_b.replica) == (a, b)
     train_on(on_a, "made-on-a")
     wait_until(lambda: on_a.run().alerts(SUCCESS))
     assert "Done. Saved as made-on-a" in on_a.alerts(SUCCESS)[0]
@@ -243,7 +262,7 @@ def test_replicas_behind_nginx(cluster):
     assert "made-on-a" in list(on_b.widgets["train_show"].options)
 
     # While A trains, nobody on B can start a training.
-    train_on(on_a, "long-on-a", iterations=100_000)
+    train_on(on_a, "long-on-a", iterations=50_000)  # 1,000 epochs: the most that fits
     wait_until(lambda: (cluster["shared"] / ".training.lease").exists())
     on_b.open("Train")
     busy = [w for w in on_b.alerts(WARNING) if "someone on another server is training 'long-on-a'" in w]
@@ -262,3 +281,74 @@ def test_replicas_behind_nginx(cluster):
     assert not on_b.open("Draw").errors()
     on_a.close()
     on_b.close()
+    assert set(upstreams(cluster["log"], route[b], "/_stcore/stream")) == {b}  # B's tabs all stayed on B
+
+
+HOST = "rnn.school.lan"  # a learner's machine reaches the server by a name, on nginx's port
+
+
+def test_a_learner_on_another_machine_reaches_the_app_by_its_host_name(cluster):
+    """Issue 24: nginx passed `Host $host` (no port); Streamlit compares the websocket's Origin
+    (http://rnn.school.lan:PORT) with Host and refused it (403): the page never rendered on any
+    machine but the teacher's. Also what every answer tells a stranger, and what it must not."""
+    port = cluster["listen"]
+    host = f"{HOST}:{port}"
+
+    # A websocket as a browser on another machine opens it: Host and Origin by the name, with the port.
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    ws = connect(f"ws://{host}/_stcore/stream", sock=sock, subprotocols=["streamlit"], origin=f"http://{host}",
+                 additional_headers={"Cookie": "rnn_route=far-away"}, max_size=None, open_timeout=60)
+    msg = BackMsg()
+    msg.rerun_script.page_name = ""
+    ws.send(msg.SerializeToString())
+    kinds = []
+    while "script_finished" not in kinds:
+        m = ForwardMsg()
+        m.ParseFromString(ws.recv(timeout=120))
+        kinds.append(m.WhichOneof("type"))
+    ws.close()
+    assert "delta" in kinds  # the home page rendered for it
+
+    # What the answers say: no replica address, no nginx version, never framed by another site.
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/", headers={"Host": host})
+    r = conn.getresponse()
+    r.read()
+    assert r.status == 200
+    headers = {k.lower(): v for k, v in r.getheaders()}
+    assert "x-replica" not in headers and headers["server"] == "nginx"
+    assert headers["x-frame-options"] == "SAMEORIGIN"
+    assert headers["content-security-policy"] == "frame-ancestors 'self'"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert [h for h in r.getheaders() if h[0].lower() == "x-frame-options"] == [("X-Frame-Options", "SAMEORIGIN")]
+    cookie = headers["set-cookie"]
+    assert cookie.startswith("rnn_route=") and "HttpOnly" in cookie and "Secure" not in cookie  # plain http here
+    conn.request("GET", "/_stcore/metrics", headers={"Host": host})
+    r = conn.getresponse()
+    assert r.status == 403 and b"prometheus" not in r.read().lower()  # the operator's, not a learner's
+    conn.close()
+    direct = urllib.request.urlopen(f"http://127.0.0.1:{cluster['ports'][1]}/_stcore/metrics", timeout=10)
+    assert direct.status == 200  # the replica still serves it to its own network
+
+    # A real browser on "another machine": Chromium resolves the name to this one.
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium not found at {CHROMIUM}; .ci/run must install it (apt-get install chromium)")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"])
+        try:
+            tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+            refused = []
+            tab.on("websocket", lambda w: w.on("socketerror", lambda e: refused.append(e)))
+            tab.goto(f"http://{host}/")
+            wait_for_app(tab)
+            tab.get_by_text("RNN Explorer: watch a recurrent network read a digit").wait_for(timeout=60_000)
+            tab.get_by_text("lstm", exact=True).first.wait_for(timeout=60_000)
+            ARTIFACTS.mkdir(exist_ok=True)
+            tab.screenshot(path=ARTIFACTS / "home_by_host_name.png")
+            assert not refused, refused
+        finally:
+            browser.close()

@@ -247,3 +247,47 @@ def test_auto_precision_is_chosen_by_the_machine_and_recorded(halves, monkeypatc
         assert result.history["precision"] == chosen
     assert precision.resolve("fp32", build(lstm), 64, cpu) == "fp32"  # a forced choice is kept
     precision._timed_choice.cache_clear()
+
+
+@pytest.mark.parametrize("cfg", [TrainConfig(batch_size=32, iterations=7, eval_every=3),   # 4 steps an epoch
+                                 TrainConfig(batch_size=32, epochs=2),
+                                 TrainConfig(batch_size=50, epochs=1.5, eval_every=4),
+                                 TrainConfig(batch_size=100, iterations=4)])
+def test_record_sizes_counts_what_a_run_records(cfg, halves):
+    """The Train page's and the CLI's limits are checkpoints': record_sizes must count a run's
+    history exactly as checkpoints.load does (issue 24: 1,003 summaries got past a step count)."""
+    tr = halves[0].subset(slice(0, 100))
+    result = train.train(ModelConfig("lstm", 8), cfg, tr, halves[1].subset(slice(0, 20)))
+    h = result.history
+    numbers = 4 * len(h["loss"]) + 5 * len(h["evals"]) + sum(
+        len(p["edges"]) + len(p["hist"]) + 4 for s in h["param_summaries"] for p in s["params"].values())
+    assert train.record_sizes(cfg, len(tr), ModelConfig("lstm", 8)) == {
+        "steps": len(h["loss"]), "evals": len(h["evals"]), "summaries": len(h["param_summaries"]),
+        "numbers": numbers}
+
+
+def test_limits_are_the_checkpoints_own():
+    sample_800 = 800  # the bundled sample's training part: 50 steps an epoch at batch 16
+    with pytest.raises(ValueError, match=r"1,003 weight summaries .*at most 1,001 fit in a checkpoint"):
+        TrainConfig(batch_size=16, iterations=50_100).check_length(sample_800)
+    TrainConfig(batch_size=16, iterations=50_000).check_length(sample_800)  # 1,001 summaries: loads
+    big = ModelConfig("lstm", 256, num_layers=2, bidirectional=True)  # 18 tensors: 1,170 numbers a summary; 800,000 + 5,000 + 1,171,170 in all
+    cfg = TrainConfig(batch_size=300, epochs=1000)  # full MNIST: 200,000 steps, 1,001 summaries
+    cfg.check_length(60_000)  # each list fits ...
+    with pytest.raises(ValueError, match=r"1,976,170 numbers in its history; at most 1,500,000"):
+        cfg.check_length(60_000, big)  # ... but not all of them together
+    with pytest.raises(ValueError, match=r"test evaluations; at most 20,000"):
+        TrainConfig(batch_size=16, iterations=20_001, eval_every=1).check_length(sample_800)
+
+
+def test_the_cli_never_replaces_a_file(tmp_path, capsys):
+    """--out that exists (the --start-from file itself, a shipped model) is refused before a step."""
+    base = tmp_path / "base.pt"
+    assert train.main(["--sample", "--hidden", "8", "--iterations", "2", "--out", str(base)]) == 0
+    before = base.read_bytes()
+    capsys.readouterr()
+    for argv in (["--start-from", str(base)], ["--hidden", "8"]):
+        assert train.main(["--sample", *argv, "--iterations", "2", "--out", str(base)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --out") and "exists" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert base.read_bytes() == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import gc
 import re
 from pathlib import Path
@@ -225,3 +226,31 @@ def draw_pad(key: str):
     labels = {"undo": _("Undo"), "clear": _("Clear"), "pad": _("Drawing pad: draw a digit")}
     result = _DRAW_PAD(key=key, data={"seq": seq, "labels": labels}, width="content", on_drawing_change=lambda: None)
     return result.get("drawing") if hasattr(result, "get") else getattr(result, "drawing", None)
+
+
+# --- Widget values Streamlit cannot decode ---------------------------------------------------
+# Streamlit decodes a component's JSON value itself, before any page code runs
+# (streamlit.runtime.state.common.unpack_widget_state_value). JSON that is not JSON, or nested
+# deeper than Python's recursion limit (a 200 KB frame of '[' does it), raised there: the
+# sender saw a redacted error on every later run of its session. Their size is bounded before
+# decoding (`server.maxWidgetStateSize` in .streamlit/config.toml); this decodes what is left
+# to a value the pad's own check refuses with one sentence (canvas.parse_strokes). The draw pad
+# is this app's only JSON widget.
+UNREADABLE_WIDGET_VALUE = {"drawing": "unreadable"}
+
+
+def _decode_widget_value(widget_state, _decode=None):
+    try:
+        return _decode(widget_state)
+    except (RecursionError, ValueError):
+        return dict(UNREADABLE_WIDGET_VALUE)
+
+
+def _guard_widget_values() -> None:
+    from streamlit.runtime.state import session_state
+    decode = session_state.unpack_widget_state_value
+    if getattr(decode, "func", None) is not _decode_widget_value:  # once per process
+        session_state.unpack_widget_state_value = functools.partial(_decode_widget_value, _decode=decode)
+
+
+_guard_widget_values()
