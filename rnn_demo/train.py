@@ -56,6 +56,7 @@ class TrainConfig:
     augment: float = 0.0         # random turns, slants, sizes, shifts, pens per batch: 0 = off, 1 = augment.py's ranges
     non_digits: float = 0.0      # extra non-digit images per batch, as a share of it, trained towards a uniform answer
     rotate: float = 0.0          # > 0: random turns up to this many degrees either way, whatever augment's strength
+    ink: float = 0.0             # share of the digits drawn in fat, soft or low-resolution ink (augment.ink)
     gap: int = 0                 # memory task (memory.py): blank rows after the digit, read out after the last
     gap_noise: float = 0.0       # gap rows' pixels uniform in [0, gap_noise] instead of blank
     forget_init: str = "standard"  # LSTM forget / GRU update-gate bias: standard | constant | chrono (model.py)
@@ -92,6 +93,8 @@ class TrainConfig:
                   (_num(self.non_digits) and 0 <= self.non_digits <= 0.5,
                    N_("the share of non-digits must be between 0 and 0.5"), {}),
                   (_num(self.rotate) and 0 <= self.rotate <= 90, N_("rotation must be between 0 and 90 degrees"), {}),
+                  (_num(self.ink) and 0 <= self.ink <= 1, N_("the share of fat, soft or blurred ink must be "
+                                                              "between 0 and 1"), {}),
                   (_int(self.gap) and 0 <= self.gap <= MAX_GAP, N_("gap must be a whole number from 0 to {limit}"),
                    {"limit": MAX_GAP}),
                   (_num(self.gap_noise) and 0 <= self.gap_noise <= 1, N_("gap noise must be between 0 and 1"), {}),
@@ -280,8 +283,9 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
             t0 = time.perf_counter()
             x, y = x_all[idx], y_all[idx]
             target = y
-            if cfg.augment or cfg.non_digits or cfg.rotate:  # distorted digits, then any non-digits (uniform targets)
-                x, target = augment.batch(x, y, aug_gen, cfg.augment, cfg.non_digits, rotate=cfg.rotate or None)
+            if cfg.augment or cfg.non_digits or cfg.rotate or cfg.ink:  # distorted digits, then any non-digits
+                x, target = augment.batch(x, y, aug_gen, cfg.augment, cfg.non_digits, rotate=cfg.rotate or None,
+                                          ink_share=cfg.ink)
             x = data.with_gap(x, cfg.gap, cfg.gap_noise, gen)  # the memory task's blank rows (none: x itself)
             opt.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
@@ -400,7 +404,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="go on training this checkpoint's weights with the recipe given here (fine-tuning); "
                         "the architecture is the checkpoint's, and the new file keeps its whole history")
     for name in ("optimizer", "lr", "batch_size", "epochs", "iterations", "clip", "init", "schedule", "warmup",
-                 "label_smoothing", "seed", "eval_every", "device", "precision", "augment", "non_digits", "rotate", "gap",
+                 "label_smoothing", "seed", "eval_every", "device", "precision", "augment", "non_digits", "rotate", "ink", "gap",
                  "gap_noise", "forget_init", "forget_bias"):
         default = getattr(TrainConfig(), name)
         p.add_argument("--" + name.replace("_", "-"), type=type(default), default=None,
