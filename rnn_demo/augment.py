@@ -9,6 +9,9 @@ amount. Where a turned or enlarged digit would leave the 28x28 field, it is shru
 back in, so no ink is cut off. Simard et al. (2003) showed that such distortions are worth more
 than a larger network on MNIST.
 
+`ink` redraws a share of the digits in the ink people use that MNIST lacks: a fat pen (small
+loops filled), soft (blurred) ink and low resolution (issue 27).
+
 `non_digits` makes things that are not one digit (two digits side by side, two digits drawn
 over each other, figures of straight strokes as letters and scribbles are): trained towards a
 uniform answer, they teach the models to say "unsure" instead of a confident wrong digit.

@@ -93,8 +93,8 @@ class TrainConfig:
                   (_num(self.non_digits) and 0 <= self.non_digits <= 0.5,
                    N_("the share of non-digits must be between 0 and 0.5"), {}),
                   (_num(self.rotate) and 0 <= self.rotate <= 90, N_("rotation must be between 0 and 90 degrees"), {}),
-                  (_num(self.ink) and 0 <= self.ink <= 1, N_("the share of fat, soft or blurred ink must be "
-                                                              "between 0 and 1"), {}),
+                  (_num(self.ink) and 0 <= self.ink <= 1,
+                   N_("the share of digits in fat, soft or low-resolution ink must be between 0 and 1"), {}),
                   (_int(self.gap) and 0 <= self.gap <= MAX_GAP, N_("gap must be a whole number from 0 to {limit}"),
                    {"limit": MAX_GAP}),
                   (_num(self.gap_noise) and 0 <= self.gap_noise <= 1, N_("gap noise must be between 0 and 1"), {}),
@@ -404,8 +404,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="go on training this checkpoint's weights with the recipe given here (fine-tuning); "
                         "the architecture is the checkpoint's, and the new file keeps its whole history")
     for name in ("optimizer", "lr", "batch_size", "epochs", "iterations", "clip", "init", "schedule", "warmup",
-                 "label_smoothing", "seed", "eval_every", "device", "precision", "augment", "non_digits", "rotate", "ink", "gap",
-                 "gap_noise", "forget_init", "forget_bias"):
+                 "label_smoothing", "seed", "eval_every", "device", "precision", "augment", "non_digits", "rotate",
+                 "ink", "gap", "gap_noise", "forget_init", "forget_bias"):
         default = getattr(TrainConfig(), name)
         p.add_argument("--" + name.replace("_", "-"), type=type(default), default=None,
                        help=f"(preset's value; default recipe: {default})")
