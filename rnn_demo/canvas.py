@@ -6,7 +6,9 @@ of mass sits at the centre. `to_mnist` repeats those steps on a canvas image; `a
 in plain words, when a drawing is too empty, too small or too full to be read as a digit.
 A pen on a canvas is as wide as the user set it, whatever the size of the digit, so before
 shrinking, the strokes are thinned or thickened to the width MNIST's strokes have once in the
-20 px box (`MNIST_STROKE`); `prepare` says what was done.
+20 px box (`MNIST_STROKE`), keeping the thin parts of a pen whose width varies and the loops
+they close (`STROKE_METHOD`); grey ink (blurred, dimmed) is measured against its own darkest
+level; `prepare` says what was done.
 `render` makes a drawing without a mouse, for the tests and bench/load.py. `parse_strokes`
 turns the Draw page's pen (strokes as point lists, untrusted) into bounded strokes that
 `render` draws; `pad_value` makes that value without a browser.
@@ -20,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from rnn_demo import strokes as thinning  # not `strokes`: the pen's strokes are named so below
 from rnn_demo.i18n import N_, _
 
 SIZE = 28          # MNIST's field
@@ -172,35 +175,6 @@ def restroke(amount: np.ndarray, width: float, target: float) -> np.ndarray:
     return np.maximum(amount, np.clip(1.0 - k - outside, 0.0, 1.0)).astype(np.float32)
 
 
-_RING = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
-
-
-def prune(skeleton: np.ndarray, length: float) -> np.ndarray:
-    """A 1 px skeleton without its spurs: every branch from a free end to a joint (a pixel with
-    three or more neighbours) shorter than `length` px is removed. A branch that reaches no joint
-    is a whole stroke (a 1, a 0's ring has no end) and is kept."""
-    sk = np.pad(skeleton, 1).copy()
-    count = ndimage.convolve(sk.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant") - 1
-    ends = np.argwhere(sk & (count == 1))
-    for y, x in ends:
-        path, prev, far = [(y, x)], None, 0.0
-        while True:
-            cy, cx = path[-1]
-            nxt = [(cy + dy, cx + dx) for dy, dx in _RING if sk[cy + dy, cx + dx] and (cy + dy, cx + dx) != prev
-                   and (cy + dy, cx + dx) not in path[-3:]]
-            if len(nxt) != 1 or far > length:  # a joint (or a loose end) reached, or long enough to be a stroke
-                break
-            prev = path[-1]
-            far += math.hypot(nxt[0][0] - cy, nxt[0][1] - cx)
-            path.append(nxt[0])
-            if count[nxt[0]] >= 3:
-                break
-        if far <= length and path and count[path[-1]] >= 3:
-            for p in path[:-1]:
-                sk[p] = False
-    return sk[1:-1, 1:-1]
-
-
 def centre_of_mass(digit) -> tuple[float, float]:
     """(row, column) centre of mass of a gray image."""
     d = np.asarray(digit, dtype=np.float64)
@@ -241,17 +215,22 @@ def _to_mnist(amount: np.ndarray) -> np.ndarray:
     return _prepare(amount)[0]
 
 
-# How `prepare` brings strokes to MNIST's width (issue 27 measured them on bench/drawn_digits.py):
-#   "skeleton": thin the ink to its 1 px skeleton (scikit-image's `skeletonize`, which keeps every
-#               loop and every joint) and redraw it with MNIST's pen;
-#   "medial":   the same with `medial_axis`;
-#   "peel":     peel the edges of fat strokes, grow thin ones (`restroke`; loops of a fat or soft
-#               stroke can close and thin joints vanish);
-#   "thicken":  only grow thin strokes, leave fat ones to the models;
-#   "none":     leave the strokes as drawn.
-# All but "peel" measure grey ink against its own darkest level, so soft ink counts as ink.
-STROKE_METHODS = ("thin", "keep", "skeleton", "medial", "peel", "thicken", "none")
-STROKE_METHOD = "keep"
+# How `prepare` brings strokes to MNIST's width; issue 27 measured each on bench/drawn_digits.py
+# (`--stroke NAME`; the figures are in models/README.md):
+#   "even":     peel the edges of strokes drawn with one pen (`restroke`), but where the pen's
+#               width varies along the strokes (more than strokes.SPREAD times) or peeling would cut the
+#               drawing in pieces, "thin" instead: the page's way, the best measured;
+#   "keep":     peel, unless peeling changes the number of pieces or loops; then "thin";
+#   "thin":     scikit-image's topology-keeping `thin`, stopped after strokes.THIN stroke widths, so fat
+#               strokes become 1 px lines (every loop and joint kept) while what a fat pen
+#               filled stays a blob, then redrawn with MNIST's pen (`redraw`);
+#   "skeleton", "medial": thin all the way (`skeletonize`, `medial_axis`), spurs cut, redrawn;
+#   "peel":     `restroke` alone, the way before issue 27 (thin parts of a swelling pen vanish,
+#               loops open), with grey ink measured against a fixed level;
+#   "thicken":  only grow thin strokes, leave fat ones to the models; "none": as drawn.
+# All but "peel" measure grey ink against the drawing's own darkest level, so soft ink is ink.
+STROKE_METHODS = ("even", "keep", "thin", "skeleton", "medial", "peel", "thicken", "none")
+STROKE_METHOD = "even"
 GREY = 0.5  # a pixel with at least this share of the drawing's darkest ink is stroke
 
 
@@ -270,16 +249,22 @@ def _prepare(amount: np.ndarray, method: str | None = None) -> tuple[np.ndarray,
     scale = BOX / max(work.shape)                    # working px -> px of the 28x28 field
     drawn = stroke_width(work >= GREY) * scale
     off = abs(drawn - MNIST_STROKE) > STROKE_TOLERANCE * MNIST_STROKE
-    if drawn > 0 and off and method == "keep":
+    if drawn > 0 and off and method in ("keep", "even"):
         mask = work >= GREY
         peeled, scale_p, prepared = _restroke_rounds(work, drawn, scale)
         least = (1 / scale) ** 2  # a pixel of the 28 x 28 digit: smaller specks and pinholes do not count
-        if topology(peeled >= 0.5, least) == topology(mask, least):
+        if method == "even":  # peel strokes of one width; thin those whose width varies, or that peeling splits
+            (p0, _), (p1, _) = thinning.topology(mask, least), thinning.topology(peeled >= 0.5, least)
+            safe = p1 <= p0 and thinning.width_spread(mask) <= thinning.SPREAD
+        else:
+            safe = thinning.topology(peeled >= 0.5, least) == thinning.topology(mask, least)
+        if safe:
             return _shrink(peeled), Stroke(round(drawn, 1), round(prepared, 1),
                                            "thinned" if drawn > MNIST_STROKE else "thickened")
         method = "thin"
     if drawn > 0 and off and method in ("thin", "skeleton", "medial"):
-        work, scale = redraw(work >= GREY, drawn / scale, method)
+        work = thinning.redraw(work >= GREY, drawn / scale, method, MNIST_STROKE / BOX, INK)
+        scale = BOX / max(work.shape)
         prepared = stroke_width(work >= 0.5) * scale
         return _shrink(work), Stroke(round(drawn, 1), round(prepared, 1),
                                      "thinned" if drawn > MNIST_STROKE else "thickened")
@@ -303,48 +288,6 @@ def _restroke_rounds(work: np.ndarray, drawn: float, scale: float) -> tuple[np.n
         work = work[b[0]:b[1], b[2]:b[3]]  # restroke never removes all the ink
         width, scale = target, BOX / max(work.shape)
     return work, scale, stroke_width(work >= 0.5) * scale  # measured where it was redrawn: cheap
-
-
-def topology(mask: np.ndarray, least: float = 1.0) -> tuple[int, int]:
-    """(pieces, holes) of a boolean ink mask: 8-connected ink, 4-connected background not
-    reaching the border (a 0 has one hole, an 8 two, a 1 none); specks and pinholes of fewer
-    than `least` pixels are not counted."""
-    lab, n = ndimage.label(mask, structure=np.ones((3, 3)))
-    pieces = int((np.bincount(lab.ravel(), minlength=n + 1)[1:] >= least).sum())
-    lab, n = ndimage.label(np.pad(~mask, 1))
-    holes = int((np.bincount(lab.ravel(), minlength=n + 1)[2:] >= least).sum())  # 1: the background all round
-    return pieces, holes
-
-
-THIN = 0.6  # "thin" peels this many stroke widths (at most) off every side, keeping every loop and joint
-SPUR = 0.5  # skeleton branches shorter than this share of the stroke width, from a joint to an end, are cut
-
-
-def redraw(mask: np.ndarray, drawn: float = 0.0, method: str = "thin") -> tuple[np.ndarray, float]:
-    """A boolean ink mask with strokes `drawn` px wide -> (ink in [0, 1], px of the 28x28 field
-    per px): its skeleton redrawn with a round pen as wide as MNIST's once the whole is shrunk
-    to the 20 px box. Skeletonizing keeps the drawing's topology (every loop, every joint), so a
-    fat 8 keeps both its holes; the short branches a fat stroke's corners and ragged edges grow
-    (shorter than its width, from a joint to a free end) are cut."""
-    from skimage.morphology import medial_axis, skeletonize, thin  # imported here: only drawings off MNIST's width need it
-
-    if method == "thin":
-        skeleton = thin(mask, max_num_iter=max(1, int(np.ceil(THIN * drawn))))
-    else:
-        skeleton = medial_axis(mask) if method == "medial" else skeletonize(mask)
-    if SPUR and drawn > 0 and method != "thin":
-        skeleton = prune(skeleton, SPUR * drawn)
-    b = _box(skeleton)
-    skeleton = skeleton[b[0]:b[1], b[2]:b[3]]
-    # The redrawn digit's longer side L is the skeleton's S plus one pen width w = MNIST_STROKE * L / BOX.
-    length = max(skeleton.shape) / (1 - MNIST_STROKE / BOX)
-    width = MNIST_STROKE * length / BOX
-    pad = int(np.ceil(width / 2)) + 2
-    far = ndimage.distance_transform_edt(~np.pad(skeleton, pad))
-    ink_ = np.clip(width / 2 + 0.5 - far, 0.0, 1.0).astype(np.float32)  # a band `width` px wide, 1 px soft edge
-    b = _box(ink_ >= INK)
-    ink_ = ink_[b[0]:b[1], b[2]:b[3]]
-    return ink_, BOX / max(ink_.shape)
 
 
 def _resize(a: np.ndarray, factor: float) -> np.ndarray:

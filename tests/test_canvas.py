@@ -9,6 +9,7 @@ from scipy import ndimage
 
 from bench.drawn_digits import render_varying
 from rnn_demo import canvas, checkpoints
+from rnn_demo import strokes as thinning
 from rnn_demo.data import to_sequences
 
 LSTM = Path(__file__).resolve().parent.parent / "models" / "lstm.pt"
@@ -215,13 +216,13 @@ def test_fat_and_swelling_pens_keep_every_loop(label):
 
 def test_topology_counts_pieces_and_holes():
     eight = canvas.ink(drawing(*TEN[8], rgba=False)) >= 0.5
-    assert canvas.topology(eight) == (1, 2)
-    assert canvas.topology(canvas.ink(drawing(*TEN[7], rgba=False)) >= 0.5) == (1, 0)
-    assert canvas.topology(canvas.ink(drawing(*TEN[4], rgba=False)) >= 0.5) == (1, 1)  # a closed 4
+    assert thinning.topology(eight) == (1, 2)
+    assert thinning.topology(canvas.ink(drawing(*TEN[7], rgba=False)) >= 0.5) == (1, 0)
+    assert thinning.topology(canvas.ink(drawing(*TEN[4], rgba=False)) >= 0.5) == (1, 1)  # a closed 4
     two = np.zeros((20, 20), bool)
     two[2, 2:4] = two[10:18, 10:18] = True  # a speck of 2 px and a square
     two[12, 12] = False  # a pinhole
-    assert canvas.topology(two) == (2, 1) and canvas.topology(two, least=4) == (1, 0)
+    assert thinning.topology(two) == (2, 1) and thinning.topology(two, least=4) == (1, 0)
 
 
 @pytest.mark.parametrize("label", [0, 4, 7, 8])
@@ -291,3 +292,9 @@ def test_a_pad_value_at_the_bounds_is_accepted_and_cheap():
     pen.render()
     assert len(pen.strokes) == canvas.MAX_STROKES
     assert time.perf_counter() - t < 5  # generous: a bound on the work, not a speed target
+
+
+def test_width_spread_tells_one_pen_from_a_swelling_one():
+    one = canvas.ink(drawing(*TEN[0], width=30, rgba=False)) >= 0.5
+    swelling = canvas.ink(render_varying(TEN[0], (15, 50), seed=0)) >= 0.5
+    assert thinning.width_spread(one) < 1.6 and thinning.width_spread(swelling) > thinning.SPREAD
