@@ -9,6 +9,9 @@ amount. Where a turned or enlarged digit would leave the 28x28 field, it is shru
 back in, so no ink is cut off. Simard et al. (2003) showed that such distortions are worth more
 than a larger network on MNIST.
 
+`ink` redraws a share of the digits in the ink people use that MNIST lacks: a fat pen (small
+loops filled), soft (blurred) ink and low resolution (issue 27).
+
 `non_digits` makes things that are not one digit (two digits side by side, two digits drawn
 over each other, figures of straight strokes as letters and scribbles are): trained towards a
 uniform answer, they teach the models to say "unsure" instead of a confident wrong digit.
@@ -153,6 +156,48 @@ def transform(x: torch.Tensor, rotate, shear, scale, aspect, shift, thickness, m
     return out / out.amax((1, 2), keepdim=True).clamp_min(1e-6)
 
 
+def _blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """(B, H, W) each blurred by its own Gaussian sigma (B,) in pixels (separable, 7 taps)."""
+    t = torch.arange(-3, 4, device=x.device, dtype=x.dtype)
+    k = torch.exp(-0.5 * (t / sigma.clamp_min(1e-3).view(-1, 1)) ** 2)
+    k = k / k.sum(1, keepdim=True)                                   # (B, 7)
+    p = F.pad(x, (3, 3, 3, 3))
+    rows = sum(k[:, i].view(-1, 1, 1) * p[:, i:i + x.shape[1], :] for i in range(7))        # (B, H, W + 6)
+    return sum(k[:, i].view(-1, 1, 1) * rows[:, :, i:i + x.shape[2]] for i in range(7))
+
+
+def ink(x: torch.Tensor, gen: torch.Generator, share: float) -> torch.Tensor:
+    """About `share` of the digits (B, 28, 28) in [0, 1] redrawn in the ink people use that
+    MNIST lacks, a quarter each: a fat pen (a 3x3 or 5x5 closing: small loops and gaps filled,
+    as a fat pen on a small digit fills them), soft ink (blurred, sigma 0.6-1.4 px), low
+    resolution (reduced to 7-14 px and scaled back up, as a scan), or both soft and fat. The
+    darkest stroke stays full ink, as the Draw page makes it."""
+    B, H, W = x.shape
+    dev = x.device
+    pick = torch.rand(B, generator=gen, device=dev)
+    kind = torch.randint(0, 4, (B,), generator=gen, device=dev)
+    on = pick < share
+    out = x
+    # fat pen: dilate then erode (a closing), once or twice
+    twice = torch.rand(B, generator=gen, device=dev) < 0.5
+    d1 = _window(x, torch.maximum, 0.0)
+    d2 = _window(d1, torch.maximum, 0.0)
+    c1 = _window(d1, torch.minimum, 1.0)
+    c2 = _window(_window(d2, torch.minimum, 1.0), torch.minimum, 1.0)
+    fat = torch.where(twice.view(B, 1, 1), c2, c1)
+    soft = _blur(x, _uniform(B, 0.6, 1.4, gen, dev))
+    sizes = (7, 10, 14)
+    which = torch.randint(0, len(sizes), (B,), generator=gen, device=dev)
+    low = torch.stack([F.interpolate(F.interpolate(x.unsqueeze(1), size=(n, n), mode="area"), size=(H, W),
+                                     mode="bilinear", align_corners=False).squeeze(1) for n in sizes])  # (3, B, H, W)
+    low = low[which, torch.arange(B, device=dev)]
+    fat_soft = _blur(fat, _uniform(B, 0.6, 1.2, gen, dev))
+    k = kind.view(B, 1, 1)
+    styled = torch.where(k == 0, fat, torch.where(k == 1, soft, torch.where(k == 2, low, fat_soft)))
+    out = torch.where(on.view(B, 1, 1), styled, x)
+    return out / out.amax((1, 2), keepdim=True).clamp_min(1e-6)
+
+
 def lines(n: int, gen: torch.Generator, device=None, size: int = SIZE) -> torch.Tensor:
     """n figures of straight strokes, (n, 28, 28) in [0, 1]: half of them a zigzag through five
     random points, half four loose random strokes (what letters and scribbles are made of)."""
@@ -197,16 +242,20 @@ def non_digits(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 def batch(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator, strength: float = 1.0,
           non_digit_share: float = 0.0, classes: int = 10,
-          rotate: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+          rotate: float | None = None, ink_share: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """A training batch (B, T, F) in [0, 1] with labels (B,) -> distorted digits, plus
     round(B * non_digit_share) non-digits appended at the end. Targets are the labels, or, with
     non-digits, probabilities (B', C): one-hot for digits and uniform for non-digits.
     `rotate` (degrees, either way) replaces the rotation range that `strength` scales, so a small
-    model can take gentler distortions yet still see tilts as wide as people draw."""
+    model can take gentler distortions yet still see tilts as wide as people draw.
+    `ink_share`: that share of the digits, after the distortions, in fat, soft or low-resolution
+    ink (`ink`)."""
     s = Strength().times(strength)
     if rotate is not None:
         s = replace(s, rotate=rotate)
     out = distort(x, gen, s) if strength > 0 or rotate else x
+    if ink_share > 0:
+        out = ink(out, gen, ink_share)
     n = round(len(x) * non_digit_share)
     if n == 0:
         return out, y

@@ -6,7 +6,9 @@ of mass sits at the centre. `to_mnist` repeats those steps on a canvas image; `a
 in plain words, when a drawing is too empty, too small or too full to be read as a digit.
 A pen on a canvas is as wide as the user set it, whatever the size of the digit, so before
 shrinking, the strokes are thinned or thickened to the width MNIST's strokes have once in the
-20 px box (`MNIST_STROKE`); `prepare` says what was done.
+20 px box (`MNIST_STROKE`), keeping the thin parts of a pen whose width varies and the loops
+they close (`STROKE_METHOD`); grey ink (blurred, dimmed) is measured against its own darkest
+level; `prepare` says what was done.
 `render` makes a drawing without a mouse, for the tests and bench/load.py. `parse_strokes`
 turns the Draw page's pen (strokes as point lists, untrusted) into bounded strokes that
 `render` draws; `pad_value` makes that value without a browser.
@@ -20,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from rnn_demo import strokes as thinning  # not `strokes`: the pen's strokes are named so below
 from rnn_demo.i18n import N_, _
 
 SIZE = 28          # MNIST's field
@@ -212,7 +215,27 @@ def _to_mnist(amount: np.ndarray) -> np.ndarray:
     return _prepare(amount)[0]
 
 
-def _prepare(amount: np.ndarray) -> tuple[np.ndarray, Stroke | None]:
+# How `prepare` brings strokes to MNIST's width; issue 27 measured each on bench/drawn_digits.py
+# (`--stroke NAME`; the figures are in models/README.md):
+#   "even":     peel the edges of strokes drawn with one pen (`restroke`), but where the pen's
+#               width varies along the strokes (more than strokes.SPREAD times) or peeling would cut the
+#               drawing in pieces, "thin" instead: the page's way, the best measured;
+#   "keep":     peel, unless peeling changes the number of pieces or loops; then "thin";
+#   "thin":     scikit-image's topology-keeping `thin`, stopped after strokes.THIN stroke widths, so fat
+#               strokes become 1 px lines (every loop and joint kept) while what a fat pen
+#               filled stays a blob, then redrawn with MNIST's pen (`redraw`);
+#   "skeleton", "medial": thin all the way (`skeletonize`, `medial_axis`), spurs cut, redrawn;
+#   "peel":     `restroke` alone, the way before issue 27 (thin parts of a swelling pen vanish,
+#               loops open), with grey ink measured against a fixed level;
+#   "thicken":  only grow thin strokes, leave fat ones to the models; "none": as drawn.
+# All but "peel" measure grey ink against the drawing's own darkest level, so soft ink is ink.
+STROKE_METHODS = ("even", "keep", "thin", "skeleton", "medial", "peel", "thicken", "none")
+STROKE_METHOD = "even"
+GREY = 0.5  # a pixel with at least this share of the drawing's darkest ink is stroke
+
+
+def _prepare(amount: np.ndarray, method: str | None = None) -> tuple[np.ndarray, Stroke | None]:
+    method = method or STROKE_METHOD
     box = _box(amount >= INK)
     if box is None:
         return np.zeros((SIZE, SIZE), dtype=np.uint8), None
@@ -221,23 +244,50 @@ def _prepare(amount: np.ndarray) -> tuple[np.ndarray, Stroke | None]:
     # The stroke step works WORK / 20 = 6 times larger than the digit will be, enough to measure
     # and redraw a 2.7 px stroke (16 px there) and a few times cheaper than the canvas's pixels.
     work = _resize(crop, WORK / max(crop.shape)) if max(crop.shape) > WORK else crop
+    if method != "peel":  # grey ink (blurred, dimmed, scanned) is ink: measured against its darkest level
+        work = work / max(float(work.max()), 1e-6)
     scale = BOX / max(work.shape)                    # working px -> px of the 28x28 field
-    drawn = stroke_width(work >= 0.5) * scale
-    if drawn > 0 and abs(drawn - MNIST_STROKE) > STROKE_TOLERANCE * MNIST_STROKE:
-        # Redraw with MNIST's pen. Thickening grows the box and thinning shrinks it, which
-        # changes the scale: two rounds bring the width within a few percent.
-        width = drawn / scale
-        work = np.pad(work, int(np.ceil(max(MNIST_STROKE / scale - width, 0) / 2)) + 2)
-        for _ in range(2):
-            target = MNIST_STROKE / scale
-            work = restroke(work, width, target)
-            b = _box(work >= INK)
-            work = work[b[0]:b[1], b[2]:b[3]]  # restroke never removes all the ink
-            width, scale = target, BOX / max(work.shape)
-        prepared = stroke_width(work >= 0.5) * scale  # measured where it was redrawn: cheap
+    drawn = stroke_width(work >= GREY) * scale
+    off = abs(drawn - MNIST_STROKE) > STROKE_TOLERANCE * MNIST_STROKE
+    if drawn > 0 and off and method in ("keep", "even"):
+        mask = work >= GREY
+        peeled, scale_p, prepared = _restroke_rounds(work, drawn, scale)
+        least = (1 / scale) ** 2  # a pixel of the 28 x 28 digit: smaller specks and pinholes do not count
+        if method == "even":  # peel strokes of one width; thin those whose width varies, or that peeling splits
+            (p0, _), (p1, _) = thinning.topology(mask, least), thinning.topology(peeled >= 0.5, least)
+            safe = p1 <= p0 and thinning.width_spread(mask) <= thinning.SPREAD
+        else:
+            safe = thinning.topology(peeled >= 0.5, least) == thinning.topology(mask, least)
+        if safe:
+            return _shrink(peeled), Stroke(round(drawn, 1), round(prepared, 1),
+                                           "thinned" if drawn > MNIST_STROKE else "thickened")
+        method = "thin"
+    if drawn > 0 and off and method in ("thin", "skeleton", "medial"):
+        work = thinning.redraw(work >= GREY, drawn / scale, method, MNIST_STROKE / BOX, INK)
+        scale = BOX / max(work.shape)
+        prepared = stroke_width(work >= 0.5) * scale
+        return _shrink(work), Stroke(round(drawn, 1), round(prepared, 1),
+                                     "thinned" if drawn > MNIST_STROKE else "thickened")
+    if drawn > 0 and off and method != "none" and (method == "peel" or drawn < MNIST_STROKE):
+        work, scale, prepared = _restroke_rounds(work, drawn, scale)
         return _shrink(work), Stroke(round(drawn, 1), round(prepared, 1),
                                      "thinned" if drawn > MNIST_STROKE else "thickened")
     return _shrink(crop), Stroke(round(drawn, 1), round(drawn, 1), "kept")
+
+
+def _restroke_rounds(work: np.ndarray, drawn: float, scale: float) -> tuple[np.ndarray, float, float]:
+    """Peel or grow the strokes to MNIST's pen: (ink, px of the field per px, width in the field)."""
+    # Thickening grows the box and thinning shrinks it, which changes the scale: two rounds bring
+    # the width within a few percent.
+    width = drawn / scale
+    work = np.pad(work, int(np.ceil(max(MNIST_STROKE / scale - width, 0) / 2)) + 2)
+    for _ in range(2):
+        target = MNIST_STROKE / scale
+        work = restroke(work, width, target)
+        b = _box(work >= INK)
+        work = work[b[0]:b[1], b[2]:b[3]]  # restroke never removes all the ink
+        width, scale = target, BOX / max(work.shape)
+    return work, scale, stroke_width(work >= 0.5) * scale  # measured where it was redrawn: cheap
 
 
 def _resize(a: np.ndarray, factor: float) -> np.ndarray:

@@ -45,6 +45,7 @@ class TrainConfig:
     augment: float = 0.0         # random turns, slants, sizes, shifts, pens per batch: 0 = off, 1 = augment.py's ranges
     non_digits: float = 0.0      # extra non-digit images per batch, as a share of it, trained towards a uniform answer
     rotate: float = 0.0          # > 0: random turns up to this many degrees either way, whatever augment's strength
+    ink: float = 0.0             # share of the digits drawn in fat, soft or low-resolution ink (augment.ink)
     gap: int = 0                 # memory task (memory.py): blank rows after the digit, read out after the last
     gap_noise: float = 0.0       # gap rows' pixels uniform in [0, gap_noise] instead of blank
     forget_init: str = "standard"  # LSTM forget / GRU update-gate bias: standard | constant | chrono (model.py)
@@ -81,6 +82,8 @@ class TrainConfig:
                   (_num(self.non_digits) and 0 <= self.non_digits <= 0.5,
                    N_("the share of non-digits must be between 0 and 0.5"), {}),
                   (_num(self.rotate) and 0 <= self.rotate <= 90, N_("rotation must be between 0 and 90 degrees"), {}),
+                  (_num(self.ink) and 0 <= self.ink <= 1,
+                   N_("the share of digits in fat, soft or low-resolution ink must be between 0 and 1"), {}),
                   (_int(self.gap) and 0 <= self.gap <= MAX_GAP, N_("gap must be a whole number from 0 to {limit}"),
                    {"limit": MAX_GAP}),
                   (_num(self.gap_noise) and 0 <= self.gap_noise <= 1, N_("gap noise must be between 0 and 1"), {}),

@@ -157,8 +157,9 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_data: data.Digits,
             t0 = time.perf_counter()
             x, y = x_all[idx], y_all[idx]
             target = y
-            if cfg.augment or cfg.non_digits or cfg.rotate:  # distorted digits, then any non-digits (uniform targets)
-                x, target = augment.batch(x, y, aug_gen, cfg.augment, cfg.non_digits, rotate=cfg.rotate or None)
+            if cfg.augment or cfg.non_digits or cfg.rotate or cfg.ink:  # distorted digits, then any non-digits
+                x, target = augment.batch(x, y, aug_gen, cfg.augment, cfg.non_digits, rotate=cfg.rotate or None,
+                                          ink_share=cfg.ink)
             x = data.with_gap(x, cfg.gap, cfg.gap_noise, gen)  # the memory task's blank rows (none: x itself)
             opt.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
@@ -244,8 +245,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="go on training this checkpoint's weights with the recipe given here (fine-tuning); "
                         "the architecture is the checkpoint's, and the new file keeps its whole history")
     for name in ("optimizer", "lr", "batch_size", "epochs", "iterations", "clip", "init", "schedule", "warmup",
-                 "label_smoothing", "seed", "eval_every", "device", "precision", "augment", "non_digits", "rotate", "gap",
-                 "gap_noise", "forget_init", "forget_bias"):
+                 "label_smoothing", "seed", "eval_every", "device", "precision", "augment", "non_digits", "rotate",
+                 "ink", "gap", "gap_noise", "forget_init", "forget_bias"):
         default = getattr(TrainConfig(), name)
         p.add_argument("--" + name.replace("_", "-"), type=type(default), default=None,
                        help=f"(preset's value; default recipe: {default})")

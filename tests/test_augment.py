@@ -138,3 +138,37 @@ def test_the_3x3_window_is_a_max_pool(sample):
     x = sample.sequences(slice(0, 64))
     assert torch.equal(augment._window(x, torch.maximum, 0.0), F.max_pool2d(x[:, None], 3, 1, 1)[:, 0])
     assert torch.equal(augment._window(x, torch.minimum, 1.0), -F.max_pool2d(-x[:, None], 3, 1, 1)[:, 0])
+
+
+def ring(outer=8, inner=2.5):
+    """A 0: a ring of ink round a small hole at the centre, (1, 28, 28)."""
+    ys, xs = np.indices((28, 28))
+    r = np.hypot(ys - 13.5, xs - 13.5)
+    return torch.tensor(((r <= outer) & (r >= inner)).astype(np.float32))[None]
+
+
+def test_ink_styles_fill_small_loops_soften_and_coarsen(sample):
+    """augment.ink: a fat pen fills a small loop (a closing), soft ink spreads grey ink round the
+    strokes, low resolution smooths them; the darkest stroke stays full ink; share 0 does nothing."""
+    x = sample.sequences(slice(0, 400))
+    out = augment.ink(x, torch.Generator().manual_seed(0), 1.0)
+    assert torch.allclose(out.amax((1, 2)), torch.ones(400))
+    changed = (out - x).abs().amax((1, 2)) > 0.2
+    assert changed.float().mean() > 0.9
+    grey = ((out > 0.1) & (out < 0.9)).float().sum((1, 2)) / (out > 0.1).float().sum((1, 2))
+    assert grey.mean() > 1.5 * (((x > 0.1) & (x < 0.9)).float().sum((1, 2)) / (x > 0.1).float().sum((1, 2))).mean()
+    zero = ring().expand(64, 28, 28)
+    fat = augment.ink(zero, torch.Generator().manual_seed(1), 1.0)
+    assert (fat[:, 13:15, 13:15] > 0.5).all((1, 2)).float().mean() > 0.3  # the hole filled in the fat (and fat soft) ones
+    assert torch.equal(augment.ink(x, torch.Generator().manual_seed(0), 0.0), x / x.amax((1, 2), keepdim=True))
+    a = augment.batch(x[:64], sample.labels[:64], torch.Generator().manual_seed(5), 0.5, 0.1, ink_share=0.3)
+    b = augment.batch(x[:64], sample.labels[:64], torch.Generator().manual_seed(5), 0.5, 0.1, ink_share=0.3)
+    assert torch.equal(a[0], b[0]) and a[0].shape == (70, 28, 28)
+
+
+def test_ink_share_is_checked_and_recorded():
+    from rnn_demo.train import TrainConfig
+    assert TrainConfig(ink=0.3).to_dict()["ink"] == 0.3
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="fat, soft or low-resolution"):
+            TrainConfig(ink=bad)

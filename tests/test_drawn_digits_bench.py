@@ -39,3 +39,49 @@ def test_a_quick_run_reads_the_drawings(capsys):
     assert re.search(r"^not digits, every model below \d+%: [\d.]+%", out, re.M)
     for factor in dd.FACTORS:
         assert re.search(rf"^  {factor} ", out, re.M)
+
+
+def test_the_styles_of_issue_27_are_drawn_as_asked():
+    """Fat pens up to 60 px on digits at 40-60% of the box; soft ink; low resolution; a pen that
+    swells along the stroke; every case made the same way twice (seeded)."""
+    digits, others = dd.load_drawings()
+    thick = dd.STYLES["thick pen"].values()
+    assert max(v["pen"] for v in thick) == 60 and {v["size"] for v in thick} == {0.4, 0.5, 0.6}
+    assert {v["lowres"] for v in dd.STYLES["low resolution"].values()} >= {8, 16}
+    all_cases = dd.cases(digits, others)
+    assert all_cases == dd.cases(digits, others)
+    by_style = Counter(c.factor for c in all_cases)
+    for style, settings in dd.STYLES.items():
+        assert by_style[style] == len(settings) * len(digits)
+    zero = next(i for i, d in enumerate(digits) if d["label"] == 0)
+
+    def case(style, setting):
+        return next(c for c in all_cases if c.drawing == zero and c.factor == style and c.setting == setting)
+
+    blurred, photo = (dd.draw_case(case("soft ink", s), digits, others) for s in ("blur 12", "photo"))
+    sharp = canvas.render(*dd.place(digits[zero]["strokes"], case("soft ink", "blur 12")), width=20, rgba=False)
+    assert blurred.max() < 255 and (blurred > 25).sum() > 1.5 * (sharp > 25).sum()  # grey ink spread wide
+    assert 0.5 * 255 <= photo.max() <= 0.6 * 255  # dimmed to 60% of the blurred ink
+    low = dd.draw_case(case("low resolution", "8x8"), digits, others).astype(float)
+    # 8 samples across the digit scaled up bilinearly: gentle ramps, where the pen's edge jumps by 255
+    assert np.abs(np.diff(sharp.astype(float), axis=1)).max() == 255 and np.abs(np.diff(low, axis=1)).max() < 40
+    np.testing.assert_array_equal(dd.draw_case(case("varying pen", "20-60"), digits, others),
+                                  dd.draw_case(case("varying pen", "20-60"), digits, others))
+
+
+def test_a_varying_pen_swells_and_shrinks_along_the_stroke():
+    line = dd.render_varying([[(20.0, 140.0), (260.0, 140.0)]], (10, 40), seed=0)
+    widths = (line[:, 40:240] >= 128).sum(0)  # column by column along the stroke
+    assert widths.min() == pytest.approx(10, abs=2) and widths.max() == pytest.approx(40, abs=2)
+
+
+def test_a_quick_run_prints_every_style_and_any_stroke_method(capsys, monkeypatch):
+    monkeypatch.setattr(canvas, "STROKE_METHOD", canvas.STROKE_METHOD)  # put back after the test
+    dd.main(["--quick", "--no-mnist", "--stroke", "peel", "--models", str(SHIPPED_DIR / "gru.pt")])
+    out = capsys.readouterr().out
+    for style in dd.STYLES:
+        assert re.search(rf"^  {style} .+: [\d.]+%", out, re.M), style
+    assert re.search(r"^  styles: thick pen [\d.]+%, soft ink [\d.]+%, low resolution [\d.]+%, varying pen [\d.]+%$",
+                     out, re.M)
+    assert re.search(r"^targets of issue 27 .*: (met|NOT met)$", out, re.M)
+    assert canvas.STROKE_METHOD == "peel"
