@@ -64,8 +64,8 @@ LAYOUTS = {
                        ("g", "i_g", "×", OP_STYLE), ("f_c", "c", "+", OP_STYLE), ("i_g", "c", None, None),
                        ("c", "tanh_c", "tanh", OP_STYLE), ("tanh_c", "h", "×", OP_STYLE), ("o", "h", None, None)],
              "bus": {"f": "σ", "i": "σ", "g": "tanh", "o": "σ"}},
-    "gru": {"slots": {"h_prev": (0, 0), "z_h": (2, 0), "h": (4, 0), "zn": (3, 1), "r": (1, 2), "z": (2, 2),
-                      "n": (3, 2), "x": (0, 3)},
+    "gru": {"slots": {"h_prev": (0, 0), "z_h": (2, 0), "h": (4, 0), "zn": (3, 1), "r": (1, 2), "n": (2, 2),
+                      "z": (3, 2), "x": (0, 3)},
             "wires": [("h_prev", "z_h", "×", OP_STYLE), ("z", "z_h", None, None), ("z", "zn", "1 − z", OP_STYLE),
                       ("n", "zn", "×", OP_STYLE), ("z_h", "h", "+", OP_STYLE), ("zn", "h", None, None),
                       ("r", "n", "r ⊙ W<sub>hn</sub>h", OP_STYLE)],
@@ -124,20 +124,24 @@ def cell_figure(step: dict, direction: int = 0, narrow: bool = False, height: in
         slots = {n: (k % 2, k // 2) for k, n in enumerate(names)}
     else:
         slots = layout["slots"]
-    boxes, data, notes = {}, [], []
+    boxes, data, notes, frames = {}, [], [], []
     for n in names:
         z, units = grids[n]
         c, r = slots[n]
         x0, y0 = c * (cols + GAP_X), r * (rows + GAP_Y)
         dx = cols / z.shape[1]  # a row of pixels spans a block's width
-        height_n = z.shape[0] * dx
+        dy = dx if z.shape[0] > 1 else 1.6  # and stays tall enough to see and to point at
+        height_n = z.shape[0] * dy
         y0 += (rows - height_n) / 2  # a thin row sits level with its neighbours' middle
         boxes[n] = (x0, y0, x0 + cols, y0 + height_n)
         formula = _(FORMULAS[cell][n]).format(**fill)
         what = _("pixel") if n == "x" and z.shape[0] == 1 else _("unit")
         data.append({"type": "heatmap", "z": z, "customdata": units, "x0": x0 + dx / 2, "dx": dx,
-                     "y0": y0 + dx / 2, "dy": dx, "coloraxis": "coloraxis", "xgap": 0.5, "ygap": 0.5,
+                     "y0": y0 + dy / 2, "dy": dy, "coloraxis": "coloraxis", "xgap": 0.5, "ygap": 0.5,
                      "hovertemplate": f"<b>{formula}</b><br>{what} %{{customdata:.0f}}: %{{z:.4f}}<extra></extra>"})
+        frames.append({"type": "rect", "xref": "x", "yref": "y", "x0": x0 - 0.15, "y0": y0 - 0.15,
+                       "x1": x0 + cols + 0.15, "y1": y0 + height_n + 0.15, "line": {"color": "#bbbbbb", "width": 1},
+                       "layer": "below"})  # white cells (zeros) still show where the block is
         norm = float(step["norms"][n][direction])
         notes.append({"x": x0 + cols / 2, "y": y0 - 0.6, "xref": "x", "yref": "y", "yanchor": "bottom",
                       "showarrow": False, "font": {"size": 12},
@@ -162,17 +166,17 @@ def cell_figure(step: dict, direction: int = 0, narrow: bool = False, height: in
                 notes.append(_label((head[0], head[1] + GAP_Y * 0.35), layout["bus"][g], LAYER_STYLE))
     x_max = max(b[2] for b in boxes.values())
     y_max = max(b[3] for b in boxes.values())
-    per_row = rows + GAP_Y
-    if height is None:
-        height = int(90 + (y_max + GAP_Y) * (300 if narrow else 560) / (per_row * (2 if narrow else 3.2)))
+    slot_rows = 1 + max(r for _c, r in slots.values())
+    if height is None:  # the cells need not be square: the diagram fills the width it is given
+        height = 40 + slot_rows * (165 if narrow else 135)
     return figure(data, {
         "height": height, "margin": {"l": 4, "r": 4, "t": 8, "b": 4}, "plot_bgcolor": "white", "annotations": notes,
-        "coloraxis": {"colorscale": SCALE, "cmin": STATE_RANGE[0], "cmax": STATE_RANGE[1],
+        "shapes": frames, "coloraxis": {"colorscale": SCALE, "cmin": STATE_RANGE[0], "cmax": STATE_RANGE[1],
                       "colorbar": {"thickness": 12, "len": 0.6, "title": {"text": _("value")},
-                                   **({"orientation": "h", "y": -0.02, "yanchor": "top"} if narrow else {})}},
-        "xaxis": {"visible": False, "range": [-1, x_max + 1], "constrain": "domain"},
-        "yaxis": {"visible": False, "range": [y_max + GAP_Y * 0.9, -GAP_Y * 0.6], "scaleanchor": "x",
-                  "constrain": "domain"}})
+                                   **({"orientation": "h", "y": -0.01, "yanchor": "top", "len": 0.9}
+                                      if narrow else {})}},
+        "xaxis": {"visible": False, "range": [-1, x_max + 1], "fixedrange": True},
+        "yaxis": {"visible": False, "range": [y_max + GAP_Y * 0.9, -GAP_Y * 0.75], "fixedrange": True}})
 
 
 def readout_figure(before: np.ndarray, after: np.ndarray, t: int, height: int = 300) -> go.Figure:
@@ -183,11 +187,10 @@ def readout_figure(before: np.ndarray, after: np.ndarray, t: int, height: int = 
             for p, name, color in ((before, _("before step {t}", t=t), "#bbbbbb"),
                                    (after, _("after step {t}", t=t), "#1f77b4"))]
     return figure(bars, {
-        "height": height, "barmode": "group", "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-        "title": {"text": _("The read-out before and after this step")},
+        "height": height, "barmode": "group", "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
         "xaxis": {"title": {"text": _("digit")}, "tickvals": list(range(10))},
         "yaxis": {"title": {"text": _("probability")}, "range": [0, 1], "tickformat": ".0%"},
-        "legend": {"orientation": "h", "y": 1.0, "x": 1, "xanchor": "right", "yanchor": "bottom"}})
+        "legend": {"orientation": "h", "y": 1.02, "x": 0, "xanchor": "left", "yanchor": "bottom"}})
 
 
 def _u(symbol: str, norm: float) -> str:
