@@ -123,7 +123,7 @@ with left:
             if walked["directions"] == 1:
                 del row["direction"]
             rows.append({cols[k]: v for k, v in row.items()})
-    st.markdown(_("The units of the state {state} that moved most in this step:", state=f"${state}_t$"))
+    st.markdown(_("The units of the state {state} that moved most in this step:", state="$" + state + "_t$"))
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(_("Units are numbered from 1, row by row in each block, as on the Hidden states page."))
 st.page_link("pages/1_Hidden_states.py", label=_("All 28 steps at once: the Hidden states page"))

@@ -15,23 +15,15 @@ import numpy as np
 import torch
 
 from rnn_demo import analysis, threads
-from rnn_demo.i18n import N_, _
+from rnn_demo.i18n import _
 from rnn_demo.model import SequenceClassifier
 
-# Each cell's terms in the order they are computed; key -> plain name (English, marked for the
-# catalog). "x" is the layer's input at step t: the row's 28 pixels for the first layer.
+# Each cell's terms in the order they are computed (plots/cell.py names and draws them). "x" is the
+# layer's input at step t: the row's 28 pixels for the first layer.
 TERMS = {
-    "rnn": {"x": N_("input x_t"), "s_prev": N_("previous state s_(t-1)"), "Wx_x": N_("input term W_x x_t"),
-            "Wh_s": N_("recurrent term W_h s_(t-1)"), "b": N_("bias b"),
-            "pre": N_("sum W_x x_t + W_h s_(t-1) + b"), "s": N_("new state s_t")},
-    "lstm": {"x": N_("input x_t"), "h_prev": N_("previous hidden state h_(t-1)"),
-             "c_prev": N_("previous cell state c_(t-1)"), "f": N_("forget gate f_t"), "i": N_("input gate i_t"),
-             "g": N_("candidate g_t"), "o": N_("output gate o_t"), "f_c": N_("kept memory f_t ⊙ c_(t-1)"),
-             "i_g": N_("written memory i_t ⊙ g_t"), "c": N_("new cell state c_t"), "tanh_c": N_("tanh(c_t)"),
-             "h": N_("new hidden state h_t")},
-    "gru": {"x": N_("input x_t"), "h_prev": N_("previous state h_(t-1)"), "r": N_("reset gate r_t"),
-            "z": N_("update gate z_t"), "n": N_("candidate n_t"), "z_h": N_("kept state z_t ⊙ h_(t-1)"),
-            "zn": N_("new part (1 − z_t) ⊙ n_t"), "h": N_("new state h_t")},
+    "rnn": ("x", "s_prev", "Wx_x", "Wh_s", "b", "pre", "s"),
+    "lstm": ("x", "h_prev", "c_prev", "f", "i", "g", "o", "f_c", "i_g", "c", "tanh_c", "h"),
+    "gru": ("x", "h_prev", "r", "z", "n", "z_h", "zn", "h"),
 }
 STATE = {"rnn": "s", "lstm": "h", "gru": "h"}  # the term that is the step's new state
 PREVIOUS = {"rnn": "s_prev", "lstm": "h_prev", "gru": "h_prev"}
@@ -72,7 +64,7 @@ def walk(model: SequenceClassifier, image, layer: int = 0) -> dict:
     """Every term of layer `layer` at every step for one digit, and the read-out around each step.
 
     image: (28, 28) uint8 (or float in [0, 1]). Returns:
-      terms:      name -> (D, T, n) float32 array, direction 0 forward, 1 backward (see TERMS);
+      terms:      name -> (D, T, n) array (the model's float32), direction 0 forward, 1 backward (TERMS);
       step_probs: (T + 1, C) softmax of the read-out: row 0 for the zero state before any row,
                   row t after step t (the top layer's states; both directions for a
                   bidirectional model, as the Hidden states page reads them);

@@ -34,6 +34,16 @@ SYMBOLS = {
             "n": "n<sub>{t}</sub>", "z_h": "z<sub>{t}</sub> ⊙ h<sub>{p}</sub>",
             "zn": "(1 − z<sub>{t}</sub>) ⊙ n<sub>{t}</sub>", "h": "h<sub>{t}</sub>"},
 }
+# Each term in words (English, marked for the catalog), shown in its hover above the formula.
+NAMES = {"x": N_("the input"), "s_prev": N_("the state it starts from"), "h_prev": N_("the state it starts from"),
+         "c_prev": N_("the cell state it starts from"), "Wx_x": N_("input term"), "Wh_s": N_("recurrent term"),
+         "b": N_("bias"), "pre": N_("the sum, before tanh"), "s": N_("the new state"), "h": N_("the new state"),
+         "f": N_("forget gate: how much of c is kept"), "i": N_("input gate: how much of g is written"),
+         "g": N_("candidate: what may be written"), "o": N_("output gate: how much of tanh(c) is shown"),
+         "f_c": N_("kept memory"), "i_g": N_("written memory"), "c": N_("the new cell state"),
+         "tanh_c": N_("the cell state squashed"), "r": N_("reset gate: how much of h feeds n"),
+         "z": N_("update gate: how much of h is kept"), "n": N_("candidate state"), "z_h": N_("the part kept"),
+         "zn": N_("the new part")}
 # How each term is made (plain text for the hover; {t}, {p} as above); only the input's is words.
 FORMULAS = {
     "rnn": {"x": N_("row {t} of the digit"), "s_prev": "s_{p}", "Wx_x": "W_x x_{t}", "Wh_s": "W_h s_{p}",
@@ -138,7 +148,8 @@ def cell_figure(step: dict, direction: int = 0, narrow: bool = False, height: in
         what = _("pixel") if n == "x" and z.shape[0] == 1 else _("unit")
         data.append({"type": "heatmap", "z": z, "customdata": units, "x0": x0 + dx / 2, "dx": dx,
                      "y0": y0 + dy / 2, "dy": dy, "coloraxis": "coloraxis", "xgap": 0.5, "ygap": 0.5,
-                     "hovertemplate": f"<b>{formula}</b><br>{what} %{{customdata:.0f}}: %{{z:.4f}}<extra></extra>"})
+                     "hovertemplate": f"<b>{formula}</b><br>{_(NAMES[n])}<br>{what} %{{customdata:.0f}}: %{{z:.4f}}"
+                                      "<extra></extra>"})
         frames.append({"type": "rect", "xref": "x", "yref": "y", "x0": x0 - 0.15, "y0": y0 - 0.15,
                        "x1": x0 + cols + 0.15, "y1": y0 + height_n + 0.15, "line": {"color": "#bbbbbb", "width": 1},
                        "layer": "below"})  # white cells (zeros) still show where the block is
@@ -215,8 +226,8 @@ def equations(step: dict, direction: int = 0) -> str:
                 + _u(f"\\tanh(c_{{{t}}})", n["tanh_c"]) + r"\end{aligned}")
     return (r"\begin{aligned}" + _u(f"r_{{{t}}}", n["r"]) + rf" &= \sigma(W_r\,[h_{{{p}}}, x_{{{t}}}] + b_r) \\ "
             + _u(f"z_{{{t}}}", n["z"]) + rf" &= \sigma(W_z\,[h_{{{p}}}, x_{{{t}}}] + b_z) \\ "
-            + _u(f"n_{{{t}}}", n["n"]) + rf" &= \tanh(W_{{in}}\,x_{{{t}}} + b_{{in}} + r_{{{t}}} \odot (W_{{hn}}\,h_{{{p}}}"
-            + r" + b_{hn})) \\ " + _u(f"h_{{{t}}}", n["h"]) + " &= "
+            + _u(f"n_{{{t}}}", n["n"]) + rf" &= \tanh\big(W_{{in}}\,x_{{{t}}} + b_{{in}} \\ &\qquad + r_{{{t}}} \odot (W_{{hn}}\,h_{{{p}}}"
+            + r" + b_{hn})\big) \\ " + _u(f"h_{{{t}}}", n["h"]) + " &= "
             + _u(f"(1 - z_{{{t}}}) \\odot n_{{{t}}}", n["zn"]) + " + " + _u(f"z_{{{t}}} \\odot h_{{{p}}}", n["z_h"])
             + r"\end{aligned}")
 
@@ -230,7 +241,7 @@ def digit_figure(digit, t: int, height: int = 260) -> go.Figure:
     row = {"type": "scatter", "x": [0.5, 28.5, 28.5, 0.5, 0.5], "y": [t - 0.5, t - 0.5, t + 0.5, t + 0.5, t - 0.5],
            "mode": "lines", "line": {"color": "#ff7f0e", "width": 3}, "hoverinfo": "skip", "showlegend": False}
     return figure([_digit_trace(digit), veil, row], {
-        "height": height, "margin": MARGIN, "title": {"text": _("Row {t} is x_{t}", t=t)},
+        "height": height, "margin": MARGIN, "title": {"text": _("Row {t} is the input x<sub>{t}</sub>", t=t)},
         "yaxis": {"autorange": "reversed", "scaleanchor": "x", "constrain": "domain", "tickvals": ROW_TICKS,
                   "range": [28.5, 0.5]},
         "xaxis": {"constrain": "domain", "tickvals": ROW_TICKS, "range": [0.5, 28.5]}})
