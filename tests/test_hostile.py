@@ -264,7 +264,7 @@ def test_bad_files_are_listed_as_unreadable_and_read_once(bad_files, monkeypatch
 
 
 PAGES = ["app.py", "pages/1_Hidden_states.py", "pages/2_Gradient_flow.py", "pages/3_Draw.py",
-         "pages/4_Train.py", "pages/5_Compare.py", "pages/7_Inside_the_cell.py"]
+         "pages/4_Train.py", "pages/5_Compare.py"]
 
 
 @pytest.mark.parametrize("page", PAGES)
