@@ -32,7 +32,7 @@ from rnn_demo import i18n
 
 streamlit.logger.set_log_level("error")
 
-PAGES = ["Hidden_states", "Gradient_flow", "Draw", "Train", "Compare", "Memory", ""]  # "": the home page
+PAGES = ["Hidden_states", "Gradient_flow", "Draw", "Train", "Compare", "Memory", "Inside_the_cell", ""]  # "": the home page
 TIMEOUT_S = 180
 
 

@@ -14,7 +14,8 @@ PAGES = {"home": "RNN Explorer: watch a recurrent network read a digit",
          "pages/3_Draw.py": "Draw a digit: live predictions from every model",
          "pages/4_Train.py": "Train a recurrent network",
          "pages/5_Compare.py": "Compare models: RNN vs LSTM side by side",
-         "pages/6_Memory.py": "How long can it remember?"}
+         "pages/6_Memory.py": "How long can it remember?",
+         "pages/7_Inside_the_cell.py": "Inside the cell: one step, term by term"}
 KOREAN = i18n.catalog("ko")
 
 

@@ -18,7 +18,7 @@ import types
 from rnn_demo import registry
 from rnn_demo.registry import shipped_names  # noqa: F401
 from rnn_demo.ui import cached, models, panels, serving, session
-from rnn_demo.ui.cached import (digit_gif, digit_gradient_curves, digit_trace, draw_attribution,  # noqa: F401
+from rnn_demo.ui.cached import (cell_walk, digit_gif, digit_gradient_curves, digit_trace, draw_attribution,  # noqa: F401
                                 draw_predictions, evaluation, gradient_curve, gradient_curves, gradient_experiment,
                                 memory_results, memory_user_points, memory_view, reading_trace, sample_pca, test_set,
                                 training_gradient_norms, when_it_knows)

@@ -306,3 +306,22 @@ def memory_user_points() -> list[dict]:
     """The models trained on the Memory page: name, gap, test accuracy, cell, data."""
     folder = memory_user_dir()
     return _memory_user_points(str(folder), registry.folder_stamp(folder))
+
+
+# --- Inside the cell page ----------------------------------------------------------------
+# Every term of every step is computed once per model file version, digit and layer (a few
+# milliseconds); moving the step slider only picks a step out of it (`cellstep.at_step`).
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _cell_walk(path: str, stamp: str, digit_bytes: bytes, layer: int) -> dict:
+    import numpy as np
+
+    from rnn_demo import cellstep
+    digit = np.frombuffer(digit_bytes, np.uint8).reshape(28, 28).copy()
+    return cellstep.walk(_load(path, stamp).model, digit, layer)
+
+
+def cell_walk(name: str, digit, layer: int = 0) -> dict:
+    """cellstep.walk of the named model for one uint8 (28, 28) digit and one layer, cached."""
+    import numpy as np
+    return _cell_walk(*model_version(name), np.ascontiguousarray(digit, dtype=np.uint8).tobytes(), int(layer))

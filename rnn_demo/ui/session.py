@@ -27,6 +27,7 @@ PAGES = [
     ("pages/4_Train.py", N_("Train"), N_("train an RNN, LSTM or GRU in the browser and watch the curves")),
     ("pages/5_Compare.py", N_("Compare"), N_("RNN vs LSTM side by side: accuracy, confidence over time, gradients")),
     ("pages/6_Memory.py", N_("Memory"), N_("how long can it remember? digits followed by a gap of blank rows")),
+    ("pages/7_Inside_the_cell.py", N_("Inside the cell"), N_("stop at one step and see its equation computed, term by term")),
 ]
 
 
