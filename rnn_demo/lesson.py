@@ -144,7 +144,7 @@ def parse_step(raw, n: int = len(SCREENS)) -> int:
     first screen; a number past either end gives the nearest end."""
     if isinstance(raw, (list, tuple)):
         raw = raw[-1] if raw else None
-    if not isinstance(raw, str) or not raw.strip().isdigit() or len(raw.strip()) > 6:
+    if not isinstance(raw, str) or not (raw.strip().isascii() and raw.strip().isdigit()) or len(raw.strip()) > 6:
         return 0
     return min(max(int(raw.strip()), 1), n) - 1
 
