@@ -28,6 +28,12 @@ def _settle(tab, screen: int) -> None:
     assert tab.locator('[data-testid="stException"]').count() == 0
 
 
+def _press(tab, key: str) -> None:
+    """Press an arrow key once the page's key handler is in (it comes a moment after the page)."""
+    tab.wait_for_function("() => typeof window.__lessonKeys === 'function'", timeout=120_000)
+    tab.keyboard.press(key)
+
+
 def _wait_figures(tab) -> None:
     tab.wait_for_function("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
                           ".every(gd => gd._fullLayout)", timeout=120_000)
@@ -40,15 +46,15 @@ def test_arrow_keys_walk_the_lesson(page):
     _settle(page, 1)
     assert _header(page) == lesson.SCREENS[1].title
     page.locator('[data-testid="stMain"] h2').first.click()  # focus on the page, not a widget
-    page.keyboard.press("ArrowRight")
+    _press(page, "ArrowRight")
     _settle(page, 2)
     assert _header(page) == lesson.SCREENS[2].title
-    page.keyboard.press("ArrowLeft")
+    _press(page, "ArrowLeft")
     _settle(page, 1)
-    page.keyboard.press("ArrowLeft")
+    _press(page, "ArrowLeft")
     _settle(page, 0)
     assert _header(page) == lesson.SCREENS[0].title
-    page.keyboard.press("ArrowLeft")  # already the first: nothing happens
+    _press(page, "ArrowLeft")  # already the first: nothing happens
     page.wait_for_timeout(1500)
     _settle(page, 0)
     assert not page.console_errors, page.console_errors
@@ -73,7 +79,8 @@ def test_projector_mode_figure_text_is_large(browser, app_url, lang):
         tab.goto(f"{app_url}/Lesson?lang={lang}&present=1&step=1")
         wait_for_app(tab, timeout=180_000)
         sidebar = tab.locator('[data-testid="stSidebar"]')
-        assert sidebar.count() == 0 or sidebar.get_attribute("aria-expanded") == "false"
+        box = sidebar.bounding_box() if sidebar.count() else None
+        assert box is None or box["x"] + box["width"] <= 1 or box["width"] < 10, box  # collapsed
         small = []
         for i in range(len(lesson.SCREENS)):
             _settle(tab, i)
@@ -83,7 +90,7 @@ def test_projector_mode_figure_text_is_large(browser, app_url, lang):
                       and s["px"] < MIN_PX]
             tab.screenshot(path=SHOTS / f"present_{lang}_{i + 1:02d}.png")
             if i < len(lesson.SCREENS) - 1:
-                tab.keyboard.press("ArrowRight")
+                _press(tab, "ArrowRight")
         assert not small, small[:20]
     finally:
         context.close()
