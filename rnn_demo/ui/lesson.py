@@ -18,7 +18,7 @@ def lesson_run() -> checkpoints.Checkpoint:
     return _load(*file_version(lesson.SEED_RUN))
 
 
-def lessonfile_version() -> tuple[str, str]:
+def lesson_version() -> tuple[str, str]:
     from rnn_demo import lesson
     return file_version(lesson.SEED_RUN)
 
@@ -26,7 +26,7 @@ def lessonfile_version() -> tuple[str, str]:
 def lesson_trace(image, label: int | None = None) -> dict:
     """analysis.digit_trace of the seed run for one digit, cached like digit_trace."""
     import numpy as np
-    return _digit_trace(*lessonfile_version(), np.asarray(image), None if label is None else int(label))
+    return _digit_trace(*lesson_version(), np.asarray(image), None if label is None else int(label))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -42,13 +42,13 @@ def lesson_gradient(rho: float | None):
     """gradients.Experiment of the seed run on GRADIENT_DIGITS sample digits, W_h rescaled to
     spectral radius rho (None: its own)."""
     with st.spinner(_("Backpropagating through time…")):
-        return _lesson_gradient(*lessonfile_version(), rho, GRADIENT_DIGITS)
+        return _lesson_gradient(*lesson_version(), rho, GRADIENT_DIGITS)
 
 
 def lesson_predict(digit) -> dict:
     """{"seed run": attribution.Prediction} for one uint8 (28, 28) digit."""
     import numpy as np
-    return _draw_predictions(np.ascontiguousarray(digit, dtype=np.uint8).tobytes(), (("seed", *lessonfile_version()),))
+    return _draw_predictions(np.ascontiguousarray(digit, dtype=np.uint8).tobytes(), (("seed", *lesson_version()),))
 
 
 def _presented(build, *args, **kw):
