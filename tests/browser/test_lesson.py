@@ -35,8 +35,10 @@ def _press(tab, key: str) -> None:
 
 
 def _wait_figures(tab) -> None:
-    tab.wait_for_function("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
-                          ".every(gd => gd._fullLayout)", timeout=120_000)
+    tab.wait_for_function("""() => !document.querySelector('[data-testid="stSkeleton"]')
+        && document.querySelectorAll('.js-plotly-plot').length
+           === document.querySelectorAll('[data-testid="stPlotlyChart"]').length
+        && Array.from(document.querySelectorAll('.js-plotly-plot')).every(gd => gd._fullLayout)""", timeout=120_000)
     tab.wait_for_timeout(800)
 
 
