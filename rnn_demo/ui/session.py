@@ -18,6 +18,7 @@ from rnn_demo.i18n import N_, _
 # Pages, in the order the home page lists them: (file, title, one line on what it shows), in
 # English; `pages()` gives them in the session's language.
 PAGES = [
+    ("pages/0_Lesson.py", N_("Lesson"), N_("a lesson for a class: the seed blog post, one idea per screen, with a projector mode")),
     # Titles match the names Streamlit derives from the file names, so the sidebar reads the same
     # whether a page is first opened from the home page or by its own URL (the page's URL path
     # comes from the file name, whatever the language).
