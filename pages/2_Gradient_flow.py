@@ -4,7 +4,7 @@ import math
 
 import streamlit as st
 
-from rnn_demo import export, gradients, ui
+from rnn_demo import describe, export, gradients, ui
 from rnn_demo.i18n import N_, _
 from rnn_demo.plots import cell_color, model_colors
 from rnn_demo.plots import gradients as gplots
@@ -77,6 +77,9 @@ else:
             st.plotly_chart(ui.chart(gplots.norms_figure, lines, normalised, title=label,
                                      key=(ui.versions(picked), normalised, label, ui.GRADIENT_DIGITS)), width="stretch",
                             key=f"grad_curves_{int(at_init)}", config=ui.plot_config("gradient-" + ("initialisation" if at_init else "trained")))
+    # The figures' text alternative (issue 32): one sentence from the trained curves, then their table.
+    st.caption(ui.plain(describe.gradient_sentence({r["model"]: r["row 1 / row 28 (median)"] for r in factors
+                                                     if r["weights"] == _("trained") and r["state"] == "s_t"})))
     st.dataframe([{heading[k]: v for k, v in row.items()} for row in factors], hide_index=True, width="stretch",
                  column_config={heading["row 1 / row 28 (median)"]: st.column_config.NumberColumn(format="%.2e"),
                                 heading["fitted factor per step back"]: st.column_config.NumberColumn(format="%.3f")})
@@ -111,7 +114,8 @@ else:
                 lines.append({"name": f"{name} ‖dL/ds_t‖", "curve": curves["h"],
                               "color": colors[name]})
         left, right = st.columns([1, 3])
-        left.image(drawn, caption=_("the digit you drew (28 × 28)"), width=140, clamp=True)
+        left.image(drawn, caption=_("the digit you drew (28 × 28)"), width=140, clamp=True,
+                   alt=_("the digit you drew on the Draw page, 28 × 28 pixels"))
         right.plotly_chart(gplots.norms_figure(lines, normalised, title=_("Your drawing, trained models")),
                            width="stretch", key="grad_curves_drawn", config=ui.plot_config("gradient-drawing"))
         st.caption(ui.plain(_("The same measurement on the one digit you drew on the Draw page; a drawing has no true "

@@ -3,11 +3,13 @@ import time
 
 import streamlit as st
 
-from rnn_demo import attribution, canvas, ui
+from rnn_demo import attribution, canvas, describe, ui
 from rnn_demo.i18n import N_, _
 from rnn_demo.plots import drawing
 
 CANVAS_KEY = "draw_canvas"
+SAMPLE_KEY = "draw_sample"          # the sample digit read instead of the drawing (None: the drawing)
+SAMPLE_SEQ = "draw_sample_seq"      # the pad's value count when it was chosen: a new stroke takes over
 ANSWER_FIRST_S = 0.15  # at pen-up, between the answers and the figures
 
 ui.setup(N_("Draw a digit"))
@@ -35,10 +37,23 @@ except canvas.StrokeError as exc:
     with right:
         st.error(ui.plain(exc))
     st.stop()
+# A keyboard path (issue 32): read one of the bundled MNIST digits instead of a drawing, so a
+# learner who cannot draw still gets the answers. Drawing again (or Undo, Clear) takes over.
+if st.session_state.get(SAMPLE_SEQ) not in (None, pen.seq):
+    st.session_state[SAMPLE_KEY], st.session_state[SAMPLE_SEQ] = None, None
+with left:
+    chosen = st.selectbox(_("No pen? Read a sample digit instead"), [None, *range(10)], key=SAMPLE_KEY,
+                          format_func=lambda d: _("(my drawing)") if d is None else
+                          _("digit {digit}, from MNIST's test set", digit=d))
+if chosen is None:
+    st.session_state[SAMPLE_SEQ] = None
+elif st.session_state.get(SAMPLE_SEQ) is None:
+    st.session_state[SAMPLE_SEQ] = pen.seq
 # The answer to a lifted pen goes first; while the pen moves a late answer is soon replaced.
 with ui.one_at_a_time(answer=True, urgent=not pen.down), right:
     # digit: uint8 (28, 28), made as MNIST was, the pen brought to MNIST's stroke width
-    verdict, digit, stroke = canvas.prepare(pen.render())
+    verdict, digit, stroke = (canvas.prepare(pen.render()) if chosen is None else
+                              canvas.sample_reading(ui.sample().images, ui.sample().labels, chosen))
     if not verdict.ok:
         st.info(verdict.message or _("The canvas is empty: draw a digit from 0 to 9 on the black square."))
         st.stop()
@@ -62,6 +77,7 @@ with ui.one_at_a_time(answer=True, urgent=not pen.down), right:
         for col, (name, p) in zip(st.columns(2, wrap=False), items[row:row + 2]):
             col.metric(f"{name} ({ui.load_model(name).model_config.label})", f"{p.digit}",
                        _("{confidence:.0%} sure", confidence=p.confidence), delta_color="off", delta_arrow="off")
+    st.caption(describe.answers_sentence({n: (p.digit, p.confidence) for n, p in preds.items()}))
     if attribution.unlike_mnist(preds):
         st.warning(_("This does not look like an MNIST digit: no model is even {low:.0%} sure of its answer. Draw a "
                      "single digit, large, in the middle, with one continuous stroke.", low=attribution.LOW_CONFIDENCE))

@@ -160,7 +160,8 @@ else:
         left, right = st.columns([1, 4])
         with left:
             st.image(ui.sample().images[index].numpy(), caption=_("sample digit {index}: a {label}", index=index,
-                                                                  label=label), width=120, clamp=True)
+                                                                  label=label), width=120, clamp=True,
+                     alt=_("MNIST test digit, a handwritten {label}", label=label))
             for v in chosen:
                 answer = int(views[v]["answer"][index])
                 st.markdown((_("**{model}** answers **{answer}** (right); {acc:.0%} right over the sample")

@@ -211,6 +211,17 @@ def prepare(image) -> Reading:
     return Reading(_assess(amount), digit, stroke)
 
 
+def sample_reading(images, labels, label: int) -> Reading:
+    """The first MNIST digit of `label` among `images` (uint8 (N, 28, 28)) as a Reading: the
+    keyboard's way into the Draw page (issue 32), for a learner who cannot draw. It is MNIST's
+    own digit, so it needs no preparation and nothing is said about its pen."""
+    matches = np.flatnonzero(np.asarray(labels) == int(label))
+    if not len(matches):
+        raise ValueError(_("the sample holds no digit {label}", label=int(label)))
+    digit = np.asarray(images[int(matches[0])], dtype=np.uint8)
+    return Reading(Verdict(True, None, ""), digit, None)
+
+
 def _to_mnist(amount: np.ndarray) -> np.ndarray:
     return _prepare(amount)[0]
 

@@ -117,7 +117,7 @@ def test_figures_show_the_numbers_given(model, digits):
     g = plots.grad_norm_steps(h["grad_norm"], clip=1.0)
     assert np.allclose(arr(g.data[0].y), h["grad_norm"]) and g.layout.shapes[0].y0 == 1.0
     assert plots.param_label("rnn.weight_hh_l1_reverse") == "W_h layer 2 backward"
-    assert model_colors(["mine", "rnn", "other"]) == {"rnn": "#1f77b4", "mine": "#ff7f0e", "other": "#8c564b"}
+    assert model_colors(["mine", "rnn", "other"]) == {"rnn": "#0072B2", "mine": "#000000", "other": "#6E6E6E"}
 
 
 def test_long_runs_animate_at_most_sixty_epochs():

@@ -145,3 +145,36 @@ def test_a_hostile_pad_value_is_refused_with_one_sentence(user_models, value):
     at = run(value=value)
     assert not at.exception and not at.metric
     assert len(at.error) == 1 and at.error[0].value.count(". ") == 0 and at.error[0].value.endswith(".")
+
+
+def test_a_sample_digit_is_read_without_a_pen_until_the_pad_sends_a_new_drawing(user_models):
+    """The keyboard path (issue 32): choosing a sample digit gets every model's answer on MNIST's
+    own digit; the next value from the pad (a stroke, Undo, Clear) puts the drawing back."""
+    at = run()
+    assert at.info  # nothing drawn yet
+    at.selectbox(key="draw_sample").set_value(3).run()
+    assert not at.exception and not at.info
+    sample = ui.sample()
+    index = int(np.flatnonzero(sample.labels.numpy() == 3)[0])
+    digit = sample.images[index].numpy()
+    np.testing.assert_array_equal(decode(spec(at, 0)["data"][0]["z"]), digit)  # the digit read is the sample's
+    models = {n: checkpoints.load(p).model.eval() for n, p in ui.model_paths().items()}
+    expected = attribution.predict(models, digit)
+    assert {m.label.split(" (")[0]: m.value for m in at.metric} == {n: str(p.digit) for n, p in expected.items()}
+    assert expected["rnn"].digit == 3
+    # the pad sends a new drawing: the sample gives way to it
+    at.session_state[KEY] = {"drawing": canvas.pad_value(SEVEN, seq=5)}
+    at.run()
+    assert at.selectbox(key="draw_sample").value is None
+    np.testing.assert_array_equal(decode(spec(at, 0)["data"][0]["z"]), canvas.to_mnist(drawing(SEVEN)))
+
+
+def test_sample_reading_is_the_first_digit_of_that_label():
+    sample = ui.sample()
+    for label in (0, 9):
+        reading = canvas.sample_reading(sample.images, sample.labels, label)
+        first = int(np.flatnonzero(sample.labels.numpy() == label)[0])
+        assert reading.verdict.ok and reading.stroke is None
+        np.testing.assert_array_equal(reading.digit, sample.images[first].numpy())
+    with pytest.raises(ValueError):
+        canvas.sample_reading(sample.images[:1], sample.labels[:1], int(sample.labels[0]) + 1)

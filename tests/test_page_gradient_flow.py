@@ -120,3 +120,20 @@ def test_a_drawn_digit_gets_its_own_curves():
     shown = _trace(spec, "lstm ‖dL/ds_t‖")
     np.testing.assert_allclose(np.asarray(shown["y"], dtype=float), curves["h"].median, rtol=1e-6)
     assert answer == int(data.load_sample().labels[3])
+
+
+def test_the_figures_sentence_is_computed_from_the_trained_curves(at):
+    """The text alternative (issue 32) says each trained model's row-1 / row-28 median, the
+    same numbers the curves end on, the model that keeps most first."""
+    from rnn_demo import describe
+    at.multiselect(key="grad_models").set_value([n for n in ("rnn", "lstm", "gru") if n in ui.model_paths()]).run()
+    _ok(at)
+    ratios = {}
+    for name in at.multiselect(key="grad_models").value:
+        ratios[name] = float(ui.gradient_curves(name, at_init=False)["h"].median[0])
+    sentence = describe.gradient_sentence(ratios)
+    assert sentence.startswith("At row 1, ") and len(ratios) >= 2
+    from tests.conftest import shown
+    assert sentence in [shown(c.value) for c in at.caption]
+    best = max(ratios, key=ratios.get)
+    assert sentence.startswith(f"At row 1, {best} keeps {describe.power_of_ten(ratios[best])}")

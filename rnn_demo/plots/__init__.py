@@ -7,10 +7,11 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from rnn_demo import palette
 from rnn_demo.i18n import _
 
-# One colour per architecture, the same on every page.
-CELL_COLORS = {"rnn": "#1f77b4", "lstm": "#d62728", "gru": "#2ca02c", "birnn": "#9467bd"}
+# One colour per architecture, the same on every page, apart under any colour vision (palette).
+CELL_COLORS = palette.MODEL_COLORS
 # Ten digit classes (Plotly's qualitative D3 palette).
 CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -30,7 +31,7 @@ def cell_color(name: str, cell: str | None = None) -> str:
     return CELL_COLORS.get(name) or CELL_COLORS.get(cell or "", "#333333")
 
 
-EXTRA_COLORS = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939"]
+EXTRA_COLORS = palette.EXTRA_COLORS
 
 
 def rgba(color: str, alpha: float) -> str:

@@ -7,6 +7,7 @@ import contextlib
 import contextvars
 import functools
 import gc
+import json
 import re
 from pathlib import Path
 
@@ -100,6 +101,7 @@ def setup(title: str) -> None:
     choose_language()
     st.set_page_config(page_title=f"{_(title)} · RNN Explorer", page_icon="🔁", layout="wide")
     language_switch()
+    accessibility()
     if i18n.language() == "ko":
         # Korean wraps between words, as it is written, not between any two syllables (a title's
         # last syllable alone on a line); a long token may still break rather than overflow a phone.
@@ -225,7 +227,9 @@ def draw_pad(key: str):
     sent = sent.get("drawing") if isinstance(sent, dict) else None
     seq = sent.get("seq") if isinstance(sent, dict) and type(sent.get("seq")) is int else 0
     seq = seq if 0 <= seq < 2 ** 53 else 0  # echoed as is only when it is a sane counter
-    labels = {"undo": _("Undo"), "clear": _("Clear"), "pad": _("Drawing pad: draw a digit")}
+    labels = {"undo": _("Undo"), "clear": _("Clear"), "pad": _("Drawing pad: draw a digit"),
+              "empty": _("The pad is empty."), "one": _("The pad holds 1 stroke."),
+              "many": _("The pad holds {n} strokes.")}  # the pad puts the number in
     result = _DRAW_PAD(key=key, data={"seq": seq, "labels": labels}, width="content", on_drawing_change=lambda: None)
     return result.get("drawing") if hasattr(result, "get") else getattr(result, "drawing", None)
 
@@ -256,3 +260,22 @@ def _guard_widget_values() -> None:
 
 
 _guard_widget_values()
+
+
+# --- Accessibility (issue 32) ------------------------------------------------------------------
+
+_A11Y = Path(__file__).resolve().parent.parent / "assets" / "a11y"
+
+
+@functools.cache
+def _a11y_assets() -> tuple[str, str]:
+    return (_A11Y / "a11y.css").read_text(encoding="utf-8"), (_A11Y / "a11y.js").read_text(encoding="utf-8")
+
+
+def accessibility() -> None:
+    """The app's WCAG 2.1 AA fixes to Streamlit's own elements: contrast, focus rings, and
+    keyboard access to sideways-scrolling regions and Plotly's Play (see assets/a11y/)."""
+    css, js = _a11y_assets()
+    st.html(f"<style>{css}</style>")
+    js = js.replace("__LANG__", i18n.language()).replace("__CSS__", json.dumps(css).replace("</", "<\\/"))
+    st.html(f"<script>{js}</script>", unsafe_allow_javascript=True)

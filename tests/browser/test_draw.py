@@ -42,7 +42,7 @@ def wait_for_prediction(page, timeout: float = 90_000) -> dict[str, str]:
 
 
 def clear(page) -> None:
-    page.get_by_role("button", name="Clear").click()
+    page.get_by_role("button", name="Clear", exact=True).click()
     page.get_by_text("The canvas is empty").wait_for(timeout=60_000)
     page.locator('[data-testid="stMetric"]').first.wait_for(state="detached", timeout=60_000)  # old run's
 
@@ -113,7 +113,7 @@ def test_answers_change_while_the_pen_is_down(page):
     page.get_by_text("Which rows mattered").wait_for(timeout=60_000)  # the figures, at pen-up
     wait_for_app(page)
     assert sum(v == "7" for v in predictions(page).values()) >= 3
-    page.get_by_role("button", name="Undo").click()  # the only stroke taken back: empty again
+    page.get_by_role("button", name="Undo", exact=True).click()  # the only stroke taken back: empty again
     page.get_by_text("The canvas is empty").wait_for(timeout=60_000)
     assert not page.console_errors, page.console_errors
 
@@ -155,7 +155,7 @@ def test_touch_strokes_from_every_corner_on_a_phone(browser, app_url):
             assert pad.bounding_box()["y"] == box["y"], f"the page scrolled under a stroke from {corner}"
             if corner == (3, 3):
                 page.screenshot(path=ARTIFACTS / "draw_phone.png", full_page=False)
-            page.get_by_role("button", name="Clear").tap()
+            page.get_by_role("button", name="Clear", exact=True).tap()
             page.get_by_text("The canvas is empty").wait_for(timeout=60_000)
             wait_for_app(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -105,7 +105,8 @@ def test_the_draw_pad_speaks_korean(page):
     page.wait_for_selector("canvas.pad-canvas", timeout=60_000)  # Playwright's locators see into the pad's shadow root
     expect(page.locator("button.pad-clear")).to_have_text("지우기", timeout=30_000)
     expect(page.locator("button.pad-undo")).to_have_text("되돌리기")
-    expect(page.locator("canvas.pad-canvas")).to_have_attribute("aria-label", "그림판: 숫자를 그리세요")
+    # its name, and what it holds (issue 32: a screen reader hears both)
+    expect(page.locator("canvas.pad-canvas")).to_have_attribute("aria-label", "그림판: 숫자를 그리세요. 그림판이 비어 있습니다.")
 
 
 def test_a_drawn_digit_is_answered_in_korean(page):

@@ -8,16 +8,28 @@ const PADS = new WeakMap();
 function makePad() {
   const root = document.createElement("div");
   root.className = "pad";
-  root.innerHTML = '<canvas class="pad-canvas" width="280" height="280" aria-label="Drawing pad: draw a digit">'
+  // The canvas is a picture to a screen reader (role img) whose name says what it holds; a polite
+  // live region says it again after every stroke, Undo or Clear (issue 32).
+  root.innerHTML = '<canvas class="pad-canvas" role="img" width="280" height="280" aria-label="Drawing pad: draw a digit">'
     + '</canvas><div class="pad-buttons"><button type="button" class="pad-undo">Undo</button>'
-    + '<button type="button" class="pad-clear">Clear</button></div>';
+    + '<button type="button" class="pad-clear">Clear</button></div>'
+    + '<p class="pad-status" aria-live="polite" role="status"></p>';
   const canvas = root.querySelector(".pad-canvas");
   // Drawn at the screen's resolution (crisp on phones); strokes stay in 280 x 280 canvas pixels.
   const dpr = Math.min(3, Math.max(1, window.devicePixelRatio || 1));
   canvas.width = canvas.height = Math.round(SIZE * dpr);
   const ctx = canvas.getContext("2d");
   ctx.scale(dpr, dpr);
-  const pad = { root, strokes: [], pointer: null, seq: 0, lastSent: 0, timer: null, send: () => {} };
+  const pad = { root, strokes: [], pointer: null, seq: 0, lastSent: 0, timer: null, send: () => {},
+                labels: { pad: "Drawing pad: draw a digit", empty: "The pad is empty.",
+                          one: "The pad holds 1 stroke.", many: "The pad holds {n} strokes." } };
+  const status = root.querySelector(".pad-status");
+  pad.describe = (announce) => {  // the canvas's name, and (after a change) the live region
+    const n = pad.strokes.length, L = pad.labels;
+    const holds = n === 0 ? L.empty : n === 1 ? L.one : L.many.replace("{n}", String(n));
+    canvas.setAttribute("aria-label", `${L.pad}. ${holds}`);
+    if (announce) status.textContent = holds;
+  };
 
   const paint = () => {
     ctx.fillStyle = "#000";
@@ -38,6 +50,7 @@ function makePad() {
     pad.timer = null;
     pad.lastSent = performance.now();
     pad.send({ strokes: pad.strokes.map((s) => s.slice()), down, seq: ++pad.seq });
+    if (!down) pad.describe(true);
   };
   const at = (e) => {  // canvas pixels, whatever size the canvas is shown at
     const r = canvas.getBoundingClientRect();
@@ -114,7 +127,10 @@ export default function ({ data, parentElement, setStateValue }) {
   };
   say(".pad-undo", labels.undo);
   say(".pad-clear", labels.clear);
-  say(".pad-canvas", labels.pad, "aria-label");
+  for (const k of ["pad", "empty", "one", "many"]) {
+    if (typeof labels[k] === "string" && labels[k]) pad.labels[k] = labels[k];
+  }
+  pad.describe(false);
   const host = parentElement.querySelector(".pad-host");
   if (host && !host.contains(pad.root)) host.appendChild(pad.root);
   pad.send = (value) => setStateValue("drawing", value);  // the latest callback of this mount
