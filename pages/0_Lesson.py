@@ -35,11 +35,11 @@ def switched() -> None:
         st.query_params.pop(PRESENT, None)
 
 
-ui.setup(N_("Lesson"))
 present = presenting()
-if present:  # the sidebar closed, larger text, no figure tool bars
-    st.set_page_config(initial_sidebar_state="collapsed")
-    st.html("<style>[data-testid='stMain'] .block-container {padding-top: 1.2rem; max-width: 100%;}"
+ui.setup(N_("Lesson"), sidebar="collapsed" if present else "auto")
+if present:  # the sidebar closed (and kept closed: the projector switch brings it back), larger text, no tool bars
+    st.html("<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] {display: none !important;}"
+            "[data-testid='stMain'] .block-container {padding-top: 1.2rem; max-width: 100%;}"
             "[data-testid='stMain'] p, [data-testid='stMain'] li, [data-testid='stMain'] td,"
             "[data-testid='stMain'] th {font-size: 1.5rem !important; line-height: 1.45;}"
             "[data-testid='stMain'] h2 {font-size: 2.3rem !important;}"

@@ -96,10 +96,12 @@ def language_switch() -> None:
                                  label_visibility="collapsed")
 
 
-def setup(title: str) -> None:
-    """Call first on every page, with its title in English (translated here)."""
+def setup(title: str, sidebar: str = "auto") -> None:
+    """Call first on every page, with its title in English (translated here); `sidebar`:
+    Streamlit's initial_sidebar_state ("collapsed" for the Lesson's projector mode)."""
     choose_language()
-    st.set_page_config(page_title=f"{_(title)} · RNN Explorer", page_icon="🔁", layout="wide")
+    st.set_page_config(page_title=f"{_(title)} · RNN Explorer", page_icon="🔁", layout="wide",
+                       initial_sidebar_state=sidebar)
     language_switch()
     accessibility()
     if i18n.language() == "ko":

@@ -25,6 +25,9 @@ def _settle(tab, screen: int) -> None:
     tab.wait_for_function(f"() => new URL(location.href).searchParams.get('step') === '{screen + 1}'",
                           timeout=120_000)
     wait_for_app(tab, timeout=180_000)
+    # The address changes as soon as the button's callback runs; the screen follows with the rerun.
+    tab.wait_for_function(f"""() => {{ const h = document.querySelector('[data-testid="stMain"] h2');
+        return h && h.innerText.trim().startsWith('{screen + 1}.'); }}""", timeout=120_000)
     assert tab.locator('[data-testid="stException"]').count() == 0
 
 
