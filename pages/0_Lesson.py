@@ -45,6 +45,8 @@ if present:  # the sidebar closed (and kept closed: the projector switch brings 
             "[data-testid='stMain'] h2 {font-size: 2.3rem !important;}"
             "[data-testid='stMain'] code {font-size: 1.1rem !important;}"
             "[data-testid='stMain'] [data-testid='stCaptionContainer'] p {font-size: 1.15rem !important;}</style>")
+if not present:  # on a projector the screen's own heading is the title
+    st.title(_("Lesson: the blog post's RNN, one idea per screen"))
 i = current()
 st.query_params[STEP] = str(i + 1)  # a hostile or missing value is replaced by the screen shown
 st.session_state["lesson_step"] = i

@@ -9,6 +9,7 @@ from rnn_demo import i18n, ui
 APP = str(ui.ROOT / "app.py")
 # Each page, and the title it shows in English (the Korean one is the catalog's translation).
 PAGES = {"home": "RNN Explorer: watch a recurrent network read a digit",
+         "pages/0_Lesson.py": "Lesson: the blog post's RNN, one idea per screen",
          "pages/1_Hidden_states.py": "Hidden states: watch the network read a digit",
          "pages/2_Gradient_flow.py": "Gradient flow: do the early rows still get a say?",
          "pages/3_Draw.py": "Draw a digit: live predictions from every model",
