@@ -45,16 +45,7 @@ with c_pick:
 if index is not None:
     image, label = digits.images[index].numpy(), int(labels[index])
 else:
-    drawn = st.session_state.get(ui.DRAWN_DIGIT)
-    if drawn is None:
-        st.info(_("No drawing yet: draw a digit on the **Draw** page, then come back here. "
-                  "Meanwhile choose a digit from the sample."))
-        st.stop()
-    image, label = np.asarray(drawn), None
-    if image.shape != (28, 28):
-        st.warning(_("The drawing is {shape} instead of 28 × 28 pixels; draw it again on the Draw page.",
-                     shape=image.shape))
-        st.stop()
+    image, label = ui.drawn_digit(), None
 
 with ui.friendly_errors(_("The hidden states could not be shown")):
     ckpt = ui.load_model(name)

@@ -33,16 +33,7 @@ if source == SOURCES[0]:
                                  help=_("One of the MNIST test digits bundled with the app.")))
     image, label = digits.images[no - 1].numpy(), int(digits.labels[no - 1])
 else:
-    drawn = st.session_state.get(ui.DRAWN_DIGIT)
-    if drawn is None:
-        st.info(_("No drawing yet: draw a digit on the **Draw** page, then come back here. "
-                  "Meanwhile choose a digit from the sample."))
-        st.stop()
-    image, label = np.asarray(drawn), None
-    if image.shape != (28, 28):
-        st.warning(_("The drawing is {shape} instead of 28 × 28 pixels; draw it again on the Draw page.",
-                     shape=image.shape))
-        st.stop()
+    image, label = ui.drawn_digit(), None
 
 with ui.friendly_errors(_("The cell could not be shown")):
     cfg = ui.load_model(name).model_config

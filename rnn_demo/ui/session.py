@@ -42,6 +42,23 @@ def pages() -> list[tuple[str, str, str]]:
 DRAWN_DIGIT = "drawn_digit"  # uint8 (28, 28) array: the last digit drawn on the Draw page
 
 
+def drawn_digit():
+    """The digit last drawn on the Draw page, a uint8 (28, 28) array; without one (or with one of
+    another shape), a note saying what to do and the page stops here."""
+    import numpy as np
+    drawn = st.session_state.get(DRAWN_DIGIT)
+    if drawn is None:
+        st.info(_("No drawing yet: draw a digit on the **Draw** page, then come back here. "
+                  "Meanwhile choose a digit from the sample."))
+        st.stop()
+    image = np.asarray(drawn)
+    if image.shape != (28, 28):
+        st.warning(_("The drawing is {shape} instead of 28 × 28 pixels; draw it again on the Draw page.",
+                     shape=image.shape))
+        st.stop()
+    return image
+
+
 # --- Language ------------------------------------------------------------------------------
 # The session's language lives in three places that must agree: the URL (`?lang=ko`, so a
 # teacher can share a Korean link), the session state (Streamlit may drop the query string when
