@@ -17,7 +17,7 @@ import pytest
 
 from rnn_demo import checkpoints, queue, store, train
 from rnn_demo.model import ModelConfig
-from tests.conftest import ROOT, _free_port
+from tests.conftest import ROOT, Workers, _free_port
 
 TINY = ModelConfig(hidden_size=8)
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -74,20 +74,6 @@ def q(request, tmp_path):
 @pytest.fixture
 def sqlite_q(tmp_path):
     return queue.TrainQueue(tmp_path / "shared" / "user_models", url="")
-
-
-class Workers:
-    """Huey's own consumer in this process (thread workers): started, then stopped gracefully."""
-
-    def __init__(self, tq: queue.TrainQueue, n: int = 2):
-        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-        self.consumer = tq.huey.create_consumer(workers=n, worker_type="thread", periodic=False, max_delay=0.2)
-        self.consumer.start()
-        for s, h in handlers.items():  # the consumer took the signals; pytest keeps them
-            signal.signal(s, h)
-
-    def stop(self):
-        self.consumer.stop(graceful=True)
 
 
 def submit(tq, name, learner, cfg=None, **kw):

@@ -25,8 +25,8 @@ from rnn_demo.ui.cached import (digit_gif, digit_gradient_curves, digit_trace, d
 from rnn_demo.ui.models import (NO_MODELS, _load, _read, file_version, load_model, memory_user_dir,  # noqa: F401
                                 model_bytes, model_paths, model_picker, model_version, readable_models, run_dir,
                                 runs_dir, sample, unreadable_models, unreadable_note, versions)
-from rnn_demo.ui.panels import busy_elsewhere, progress_panel, progress_text  # noqa: F401
-from rnn_demo.ui.serving import _Turns, chart, job_manager, one_at_a_time  # noqa: F401
+from rnn_demo.ui.panels import control, learner_keys, my_run, progress_panel, progress_text, queue_note  # noqa: F401
+from rnn_demo.ui.serving import _Turns, chart, job_manager, one_at_a_time, train_queue  # noqa: F401
 from rnn_demo.ui.session import (DRAWN_DIGIT, FIGURE_FORMAT, FIGURE_FORMATS, LANG, PAGES, choose_language,  # noqa: F401
                                  draw_pad, figure_format_picker, friendly_errors, in_language, keep_language,
                                  language_switch, narrow, pages, plain, plot_config, session_alive, session_id,
