@@ -84,7 +84,7 @@ class Learner:
                     self.errors.append(el.exception.message[:150])
                 if el.WhichOneof("type") == "alert" and el.alert.format == 1:
                     self.errors.append(el.alert.body[:150])
-            if kind == "script_finished":
+            if kind == "script_finished" and m.script_finished != ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
                 return elements
 
     async def open(self) -> None:

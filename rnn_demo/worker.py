@@ -250,11 +250,14 @@ def _worker_started() -> None:
 
 
 def _announce(q: TrainQueue, slots: int, stop: threading.Event) -> None:
-    """Tell the pages how many runs this machine trains at once (their ETA shares the line among them)."""
+    """Tell the pages how many runs this machine trains at once (their ETA shares the line among
+    them); meanwhile mark failed the runs of workers that died (whether or not a page looks) and
+    keep the names of the runs in line reserved."""
     path = q.workers_dir / f"{store.me().replace(' ', '-')}.json"
     while True:
         with contextlib.suppress(OSError):
             write_json(path, {"worker": store.me(), "slots": slots, "beat": time.time()})
+            q.keep_reservations()  # (reads every record: a dead worker's run is marked failed)
         if stop.wait(2.0):
             path.unlink(missing_ok=True)
             return
