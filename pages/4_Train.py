@@ -142,7 +142,8 @@ if start:
         st.query_params["run"] = mine["token"]
     except jobs.JobError as exc:
         st.error(ui.plain(exc))
-ui.queue_note()
+if mine is None:
+    ui.queue_note()  # (with a run, its panel says it, live)
 
 
 # --- live progress: place in line, then the curves ------------------------------------------

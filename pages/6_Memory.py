@@ -280,7 +280,8 @@ if st.button(_("Start training"), type="primary", key="memory_train_start", disa
         st.session_state["memory_run"] = mine["id"]
     except jobs.JobError as exc:
         st.error(ui.plain(exc))
-ui.queue_note()
+if mine is None:
+    ui.queue_note()  # (with a run, its panel says it, live)
 
 
 def show_progress(s: dict) -> None:

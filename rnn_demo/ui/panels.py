@@ -106,6 +106,7 @@ def progress_panel(run: dict, draw: Callable[[dict], None]) -> dict:
     @st.fragment(run_every=2.0 if live else None)
     def panel():
         keep_language()  # a fragment's own rerun skips ui.setup
+        queue_note()
         rec = tq.get(run["id"]) or run
         s = tq.view(rec, learner_keys()[0])
         draw(s)
