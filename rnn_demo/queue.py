@@ -95,6 +95,8 @@ def _hash(secret: str) -> str:
 class TrainQueue:
     """One shared folder's queue, as seen by a page or a worker (cheap to make, thread-safe)."""
 
+    executor = None  # trains one run: worker.execute, set when rnn_demo.worker is imported (workers only)
+
     def __init__(self, user_dir, url: str | None = None, stale_s: float | None = None):
         self.user_dir = Path(user_dir)
         self.dir = shared_root(user_dir) / "training_queue"
@@ -106,9 +108,10 @@ class TrainQueue:
         self.stale_s = STALE_S if stale_s is None else stale_s
         self.huey = make_huey(self.dir, self.url)
 
-        def train_run(run_id: str) -> None:  # what a worker runs: rnn_demo/worker.py
-            from rnn_demo import worker
-            worker.execute(self, run_id)
+        def train_run(run_id: str) -> None:  # what a worker runs: rnn_demo/worker.py sets `executor`
+            if TrainQueue.executor is None:
+                raise RuntimeError("import rnn_demo.worker to train queued runs")
+            TrainQueue.executor(self, run_id)
 
         self.task = self.huey.task(name="train_run")(train_run)
 

@@ -228,6 +228,9 @@ class _Run:
             write_json(path, times)
 
 
+TrainQueue.executor = staticmethod(execute)
+
+
 # --- the consumer ---------------------------------------------------------------------------
 
 def _die_with_parent() -> None:
