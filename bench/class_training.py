@@ -89,7 +89,7 @@ class Learner:
 
     async def open(self) -> None:
         self.ws = await websockets.connect(f"{self.url}/_stcore/stream", subprotocols=["streamlit"], max_size=None,
-                                           open_timeout=TIMEOUT_S,
+                                           open_timeout=TIMEOUT_S, close_timeout=2,
                                            additional_headers={"Cookie": f"rnn_route=trainer-{self.index}"})
         await self._rerun()
 
@@ -204,10 +204,7 @@ async def run(args) -> int:
             drawing = asyncio.create_task(_draw_until(drawers, shared, args.learners))
             recs = await wait_finished(shared, args.learners, TIMEOUT_S * 20)
             await drawing
-            for s in [*learners]:
-                await s.close()
-            for s in drawers:
-                await s.close()
+            await asyncio.gather(*(s.close() for s in [*learners, *drawers]), return_exceptions=True)
             saved = [r for r in recs if r["status"] == "done" and r.get("saved")]
             lost = args.learners - len(saved)
             waits = sorted(r["started"] - r["submitted"] for r in recs if r.get("started"))
