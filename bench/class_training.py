@@ -48,6 +48,7 @@ class Learner:
         self.index, self.url = index, url
         self.widgets: dict[str, str] = {}
         self.values: dict = {}  # widget values set so far, sent with every rerun as a browser does
+        self.progress_at: float | None = None
         self.page_hash = ""
         self.place_s: float | None = None  # Start pressed -> the page showed the run's place or progress
         self.errors: list[str] = []
@@ -80,6 +81,8 @@ class Learner:
                 if getattr(body, "id", ""):
                     self.widgets[body.id.rsplit("-", 1)[-1]] = body.id
                 self.page_hash = m.metadata.active_script_hash or self.page_hash
+                if el.WhichOneof("type") == "progress" and self.progress_at is None:
+                    self.progress_at = time.perf_counter()  # the page streams: seen before the run ends
                 if el.WhichOneof("type") == "exception":
                     self.errors.append(el.exception.message[:150])
                 if el.WhichOneof("type") == "alert" and el.alert.format == 1:
@@ -96,10 +99,10 @@ class Learner:
     async def start(self, name: str, iterations: int) -> None:
         self.values.update(train_name=name, train_iterations=iterations)
         await self._rerun()
-        sent = time.perf_counter()
+        sent, self.progress_at = time.perf_counter(), None
         elements = await self._rerun({"train_start": True})
         if any(e.WhichOneof("type") == "progress" for e in elements):
-            self.place_s = time.perf_counter() - sent
+            self.place_s = self.progress_at - sent
         elif not self.errors:
             self.errors.append("no place in line shown after Start")
         self.reader = asyncio.create_task(self._drain())  # the live panel's updates, as a tab receives them
