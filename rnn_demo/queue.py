@@ -117,7 +117,7 @@ class TrainQueue:
 
     # --- files ------------------------------------------------------------------------------
     def path(self, run_id: str, ext: str = "json") -> Path:
-        if not run_id or not all(c in "0123456789abcdef" for c in run_id):
+        if not isinstance(run_id, str) or not run_id or not all(c in "0123456789abcdef" for c in run_id):
             raise QueueError(_("There is no such run."))
         return self.runs_dir / f"{run_id}.{ext}"
 
@@ -264,7 +264,8 @@ class TrainQueue:
         """The run a tab's address points at (its token), whoever opens it."""
         if not token:
             return None
-        return next((r for r in self.records() if secrets.compare_digest(r["token"], str(token))), None)
+        token = str(token).encode("utf-8", "replace")[:200]  # whatever an address holds
+        return next((r for r in self.records() if secrets.compare_digest(r["token"].encode(), token)), None)
 
     def get(self, run_id: str | None) -> dict | None:
         rec = self.read(run_id) if run_id else None

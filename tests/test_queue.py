@@ -154,6 +154,10 @@ def test_cancel_while_queued_or_running_only_by_its_owner(q):
     assert link["id"] == queued["id"] and not q.view(link, secret=None)["owner"]
     with pytest.raises(queue.QueueError, match="Only the learner who started this run can cancel it"):
         q.cancel(queued["id"], "bob-secret")  # ...and controls nothing
+    for forged in ("", "é" * 300, "../../etc", queued["token"][:-1], None):  # an address's ?run= of any kind
+        assert q.find(forged) is None
+    with pytest.raises(queue.QueueError, match="There is no such run"):
+        q.cancel("../" + queued["id"], "ann-secret")
     rec = q.cancel(queued["id"], "ann-secret")
     assert rec["status"] == "cancelled" and rec["message"] == "Cancelled before it started; nothing was trained."
     store.reserve(q.user_dir, "waiting").release()  # its name is free again
