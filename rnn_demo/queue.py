@@ -202,6 +202,10 @@ class TrainQueue:
                                "MNIST/raw/*-ubyte and restart the app, or train on the bundled sample."))
         if folder not in ("", "memory"):
             raise QueueError(_("There is no such run."))
+        try:  # a run whose history would not fit a checkpoint is refused now, not after it trained
+            train_config.check_length(1000 - 200 if which == "sample" else 60_000)
+        except ValueError as exc:
+            raise QueueError(str(exc)) from None
         with self._locked():
             recs = self.records()
             theirs = [r for r in recs if r["learner"] == learner and r["status"] in ACTIVE]
