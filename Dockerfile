@@ -15,8 +15,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 10001 app \
-    && mkdir -p /shared/user_models /shared/runs \
-    && chown app:app /shared/user_models /shared/runs
+    && mkdir -p /shared/user_models /shared/runs /shared/training_queue \
+    && chown app:app /shared/user_models /shared/runs /shared/training_queue
 
 WORKDIR /app
 COPY requirements.txt .

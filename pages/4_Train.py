@@ -38,16 +38,8 @@ def apply(preset: dict) -> None:
         st.session_state[f"train_{k}"] = v
 
 
-manager = ui.job_manager()
-me = ui.session_id()
-mine = manager.get(st.session_state.get("train_job"))
-if mine is None:  # a reloaded tab is a new session: the run's token in the URL finds its run again
-    mine = manager.find(st.query_params.get("run"))
-    if mine is not None:
-        if not mine.finished_ok:
-            mine.adopt(me, ui.session_alive(me))
-        st.session_state["train_job"] = mine.id
-running = manager.current()
+secret, learner = ui.learner_keys()  # this browser: its runs' controls, one run at a time
+mine = ui.my_run("train_run")  # the run this tab started, or the one its address points at (a reload)
 
 # --- controls -----------------------------------------------------------------------------
 # On a phone the sidebar is folded away: the recipe sits at the top of the page instead.
@@ -139,32 +131,29 @@ if config_error is None:
     if which == "mnist" and not have_mnist:
         st.warning(_("Choose the bundled sample, or make the full MNIST available as described above."))
 
-busy = ui.busy_elsewhere(running, me)
 start = st.button(_("Start training"), type="primary", key="train_start",
-                  disabled=busy or config_error is not None or (which == "mnist" and not have_mnist))
+                  disabled=config_error is not None or (which == "mnist" and not have_mnist))
 if start:
     try:  # no name given: the first free one of rnn-64, rnn-64-2, ...
-        job = manager.start(name.strip() or f"{'bi' if bidir else ''}{cell}-{hidden}", model_cfg, train_cfg,
-                            which, ui.USER_DIR, owner=me, alive=ui.session_alive(me), shipped=ui.shipped_names(),
-                            free_name=not name.strip(), runs_dir=ui.runs_dir() if tensorboard else None)
-        st.session_state["train_job"] = job.id
-        st.query_params["run"] = job.token
-        mine = job
+        mine = ui.train_queue().submit(name.strip() or f"{'bi' if bidir else ''}{cell}-{hidden}", model_cfg, train_cfg,
+                                       which, learner=learner, secret=secret, shipped=ui.shipped_names(),
+                                       free_name=not name.strip(), tensorboard=tensorboard)
+        st.session_state["train_run"] = mine["id"]
+        st.query_params["run"] = mine["token"]
     except jobs.JobError as exc:
         st.error(ui.plain(exc))
+if mine is None:
+    ui.queue_note()  # (with a run, its panel says it, live)
 
 
-# --- live progress ------------------------------------------------------------------------
+# --- live progress: place in line, then the curves ------------------------------------------
 
 
-def show_progress(job: jobs.Job, s: dict, owner: bool) -> None:
+def show_progress(s: dict) -> None:
     total = s["total"] or 0
     frac = s["step"] / total if total else 0.0
     st.progress(min(1.0, frac), text=ui.progress_text(s, elapsed=True))
-    if owner and not s["finished"]:
-        if st.button(_("Stop"), key="train_stop", help=_("Stop after this step; what was learned is kept and saved.")):
-            job.stop(_("Stopped by you"))
-            st.toast(_("Stopping after the current step…"))
+    ui.control(s, "train")
     ev = [e for e in s["evals"] if e.get("test_acc") is not None]
     if s["loss"]:
         last = _("loss {loss:.3f}", loss=s["loss"][-1])
@@ -172,23 +161,22 @@ def show_progress(job: jobs.Job, s: dict, owner: bool) -> None:
             last = _("loss {loss:.3f} · test accuracy {acc:.1%} (after step {step})", loss=s["loss"][-1],
                      acc=ev[-1]["test_acc"], step=ev[-1]["step"])
         st.caption(last)
-    st.plotly_chart(plots.training_curves(s["loss"], s["batch_acc"], s["evals"], total), width="stretch",
-                    key="train_curves", config=ui.plot_config("training-curves"))
-    st.plotly_chart(plots.grad_norm_steps(s["grad_norm"], s["clip"], total), width="stretch",
-                    key="train_grad", config=ui.plot_config("gradient-norm"))
+    if s["status"] != "queued":
+        st.plotly_chart(plots.training_curves(s["loss"], s["batch_acc"], s["evals"], total), width="stretch",
+                        key="train_curves", config=ui.plot_config("training-curves"))
+        st.plotly_chart(plots.grad_norm_steps(s["grad_norm"], s["clip"], total), width="stretch",
+                        key="train_grad", config=ui.plot_config("gradient-norm"))
 
 
-job = mine if mine is not None else running
-if job is not None:
-    st.subheader(ui.plain(_("2. Training your model: '{name}'", name=job.name) if job.owner == me
-                          else _("2. Training (someone else's run): '{name}'", name=job.name)))
+if mine is not None:
+    owner = ui.train_queue().owns(mine, secret)
+    st.subheader(ui.plain(_("2. Training your model: '{name}'", name=mine["name"]) if owner
+                          else _("2. Training (someone else's run): '{name}'", name=mine["name"])))
     st.caption(_("The loss is the cross-entropy of each batch. The gradient norm is measured before clipping: spikes "
-                 "above the red line were scaled down to it.") if job.train_config.clip > 0 else
+                 "above the red line were scaled down to it.") if mine["train_config"]["clip"] > 0 else
                _("The loss is the cross-entropy of each batch. The gradient norm is measured before clipping; this "
                  "recipe does not clip it."))
-    owner = job.owner == me
-    ui.progress_panel(job, lambda s: show_progress(job, s, owner), heartbeat=owner)  # then the new model in the lists below
-    s = job.snapshot()
+    s = ui.progress_panel(mine, show_progress)  # then, once it has finished, the new model in the lists below
     if s["finished"]:
         saved = " " + _("Saved as {name}.", name=s["name"]) if s["saved"] else ""
         if s["status"] == "done" and s["saved"]:
@@ -196,20 +184,21 @@ if job is not None:
                                   name=s["name"], acc=s["metrics"].get("test_acc") or 0)))
             if s["message"]:  # e.g. the TensorBoard logs could not be written (the model is saved)
                 st.warning(ui.plain(s["message"]))
-        elif s["status"] in ("done", "stopped"):
+        elif s["status"] in ("done", "stopped", "cancelled"):
             st.warning(ui.plain(s["message"] + saved))
         else:
             st.error(ui.plain(s["message"] + saved))
-        if s["unsaved"] and job.owner == me:
+        if s["unsaved"] and owner:
             unsaved_file = s["name"] + ".pt"
-            st.download_button(_("Download {file} (not saved on the server)", file=unsaved_file), job.unsaved,
-                               file_name=f"{s['name']}.pt", mime="application/octet-stream", key="train_unsaved")
-        if s["saved"] and job.owner == me and st.session_state.get("train_announced") != job.id:
-            st.session_state["train_announced"] = job.id  # show the new model's weights, once
+            st.download_button(_("Download {file} (not saved on the server)", file=unsaved_file), on_click="ignore",
+                               data=lambda i=s["id"]: ui.train_queue().unsaved(i), file_name=unsaved_file,
+                               mime="application/octet-stream", key="train_unsaved")
+        if s["saved"] and owner and st.session_state.get("train_announced") != s["id"]:
+            st.session_state["train_announced"] = s["id"]  # show the new model's weights, once
             st.session_state["train_show"] = s["name"]
 
 # --- results: weight summaries, download, upload -------------------------------------------
-st.subheader(_("{n}. Weights during training", n=2 if job is None else 3))
+st.subheader(_("{n}. Weights during training", n=2 if mine is None else 3))
 st.markdown(_(
     "As the seed kept them in TensorBoard: for every parameter (W_x reads the row, W_h carries the state, b is "
     "the bias, W_l and b_l are the read-out) the mean, the spread (± one standard deviation), the smallest and "

@@ -245,13 +245,11 @@ st.markdown(_(r"""
 
 # --- 4. train it yourself -----------------------------------------------------------------
 st.header(_("4. Train it yourself"))
-st.markdown(_("Train one cell at one gap in the background (one training at a time on the server, shared with the "
-              "Train page). When it is done, its test accuracy appears as a star in section 1. These models are kept "
+st.markdown(_("Train one cell at one gap in the background (in the class's training queue, with the Train page's "
+              "runs). When it is done, its test accuracy appears as a star in section 1. These models are kept "
               "apart from the other pages' model lists, because they expect a gap after the digit."))
-manager = ui.job_manager()
-me = ui.session_id()
-mine = manager.get(st.session_state.get("memory_job"))
-running = manager.current()
+secret, learner = ui.learner_keys()
+mine = ui.my_run("memory_run", folder="memory")
 c1, c2, c3, c4 = st.columns(4)
 variant = c1.selectbox(_("Cell"), list(memory.VARIANTS), format_func=LABELS.get, key="memory_train_variant", index=3)
 train_gap = c2.select_slider(_("Gap"), [0, 10, 25, 50, 100, 200], value=50, key="memory_train_gap")
@@ -275,35 +273,32 @@ if which == "mnist" and not have_mnist:
 st.caption(_("The shipped recipe with {steps} steps instead of {recipe}, read on {rows} rows per digit. On the bundled "
              "sample the test set is 200 digits, so a star is good to about ±3 points.", steps=steps,
              recipe=memory.RECIPE.iterations, rows=28 + train_gap))
-busy = ui.busy_elsewhere(running, me)
-if st.button(_("Start training"), type="primary", key="memory_train_start",
-             disabled=busy or (which == "mnist" and not have_mnist)):
+if st.button(_("Start training"), type="primary", key="memory_train_start", disabled=which == "mnist" and not have_mnist):
     try:
         name = f"{variant}-gap{train_gap}" + ("-noise" if noise else "")
-        job = manager.start(name, model_cfg, cfg, which, ui.memory_user_dir(), owner=me,
-                            alive=ui.session_alive(me), shipped=ui.shipped_names(), free_name=True,
-                            lease_dir=ui.USER_DIR)
-        st.session_state["memory_job"] = job.id
-        mine = job
+        mine = ui.train_queue().submit(name, model_cfg, cfg, which, learner=learner, secret=secret, folder="memory",
+                                       shipped=ui.shipped_names(), free_name=True)
+        st.session_state["memory_run"] = mine["id"]
     except jobs.JobError as exc:
         st.error(ui.plain(exc))
+if mine is None:
+    ui.queue_note()  # (with a run, its panel says it, live)
 
 
-def show_progress(mine: jobs.Job, s: dict) -> None:
+def show_progress(s: dict) -> None:
     total = s["total"] or 0
     st.progress(min(1.0, s["step"] / total) if total else 0.0, text=ui.plain(f"{s['name']}: {ui.progress_text(s)}"))
     ev = [e for e in s["evals"] if e.get("test_acc") is not None]
     if ev:
         st.caption(_("test accuracy {acc:.1%} after step {step}", acc=ev[-1]["test_acc"], step=ev[-1]["step"]))
     if not s["finished"]:
-        if st.button(_("Stop"), key="memory_train_stop", help=_("Stop after this step; what was learned is saved.")):
-            mine.stop(_("Stopped by you"))
+        ui.control(s, "memory_train")
     elif s["status"] == "done" and s["saved"]:
         st.success(ui.plain(_("Done: {name} scores {acc:.1%} at gap {gap}; it is the newest star in section 1.",
-                              name=s["name"], acc=s["metrics"].get("test_acc") or 0, gap=mine.train_config.gap)))
+                              name=s["name"], acc=s["metrics"].get("test_acc") or 0, gap=s["train_config"]["gap"])))
     elif s["message"]:
-        (st.warning if s["status"] == "stopped" else st.error)(ui.plain(s["message"]))
+        (st.warning if s["status"] in ("stopped", "cancelled") else st.error)(ui.plain(s["message"]))
 
 
 if mine is not None:
-    ui.progress_panel(mine, lambda s: show_progress(mine, s))  # then the new point appears on the curve
+    ui.progress_panel(mine, show_progress)  # then the new point appears on the curve

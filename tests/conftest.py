@@ -161,3 +161,44 @@ def wait_for_app(tab, timeout: float = 60_000) -> None:
             .some(e => e.offsetParent !== null || e.getClientRects().length > 0);
         return !running && !spinning;
     }""", timeout=timeout)
+
+
+# --- the training queue --------------------------------------------------------------------
+
+class Workers:
+    """Huey's own consumer for a training queue, in this process (thread workers, so a test's
+    monkeypatch reaches them): started, then stopped gracefully. Never a process left behind."""
+
+    def __init__(self, tq, n: int = 2):
+        import signal
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        self.consumer = tq.huey.create_consumer(workers=n, worker_type="thread", periodic=False, max_delay=0.2)
+        self.consumer.start()
+        for s, h in handlers.items():  # the consumer took the signals; pytest keeps them
+            signal.signal(s, h)
+        import threading
+
+        from rnn_demo import worker
+        self.stopped = threading.Event()  # and say how many they are, as `python -m rnn_demo.worker` does
+        self.announcer = threading.Thread(target=worker._announce, args=(tq, n, self.stopped), daemon=True)
+        self.announcer.start()
+
+    def stop(self):
+        self.consumer.stop(graceful=True)
+        self.stopped.set()
+        self.announcer.join(5)
+
+
+@pytest.fixture
+def train_workers(user_models):
+    """The pages' training queue (in the test's own models folder) with two workers; any run
+    still waiting or training at the end is stopped, and the workers with it."""
+    from rnn_demo import queue, ui
+    tq = ui.train_queue()
+    workers = Workers(tq)
+    yield tq
+    for rec in tq.records():
+        if rec["status"] in queue.ACTIVE:
+            for p in (tq.path(rec["id"], "stop"), tq.path(rec["id"], "claim")):
+                p.touch()
+    workers.stop()

@@ -22,17 +22,9 @@ GRADIENT = str(ui.ROOT / "pages" / "2_Gradient_flow.py")
 HIDDEN = str(ui.ROOT / "pages" / "1_Hidden_states.py")
 
 
-def _stop_any_job():
-    job = ui.job_manager().current()
-    if job is not None:
-        job.stop("test over")
-        job.wait(30)
-
-
 @pytest.fixture
-def train_page(user_models):
-    yield AppTest.from_file(TRAIN, default_timeout=60).run()
-    _stop_any_job()
+def train_page(train_workers):
+    return AppTest.from_file(TRAIN, default_timeout=60).run()
 
 
 def errors(at) -> list[str]:
@@ -172,7 +164,7 @@ def test_a_loss_that_becomes_nan_stops_training_keeps_the_last_good_weights(trai
     message = errors(at)[0]
     assert message.startswith(f"Training diverged at step {good_steps + 1} (loss nan")
     assert "kept the weights from the step before" in message and message.endswith("Saved as blows-up.")
-    assert ui.job_manager().current() is None  # the server is free again
+    assert [r["status"] for r in ui.train_queue().records()] == ["diverged"]  # nothing left in line
 
     ckpt = checkpoints.load(user_models / "blows-up.pt")
     assert ckpt.history["status"] == "diverged" and len(ckpt.history["batch_acc"]) == good_steps

@@ -35,3 +35,21 @@ def test_compose_is_valid_and_demands_one_cookie_secret():
     missing = subprocess.run([compose, "-f", "compose.yaml", "config", "-q"], cwd=ROOT, env=env,
                              capture_output=True, text=True)
     assert missing.returncode != 0 and "set RNN_COOKIE_SECRET" in missing.stderr
+
+
+def test_compose_runs_a_queue_and_workers_that_share_the_apps_folders():
+    import yaml
+    compose = tool("docker-compose")
+    env = dict(os.environ, RNN_COOKIE_SECRET="s3cret")
+    out = subprocess.run([compose, "-f", "compose.yaml", "config"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    services = yaml.safe_load(out.stdout)["services"]
+    app, worker, redis = services["app"], services["worker"], services["redis"]
+    assert worker["command"] == ["python", "-m", "rnn_demo.worker"] and worker["image"] == app["image"]
+    assert app["environment"]["RNN_DEMO_QUEUE"] == worker["environment"]["RNN_DEMO_QUEUE"] == "redis://redis:6379/0"
+    assert app["environment"]["RNN_DEMO_WORKERS"] == "0"  # replicas serve, the worker service trains
+    # the models, the TensorBoard logs and the runs' records: the same volumes, at the same paths
+    assert sorted(worker["volumes"]) == sorted(app["volumes"]) and len(app["volumes"]) == 3
+    assert any("/shared/training_queue" in str(v) for v in app["volumes"])
+    assert "--appendonly" in redis["command"] and redis["networks"] == {"internal": None}
+    assert "ports" not in worker and "ports" not in redis  # only nginx is published

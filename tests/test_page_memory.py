@@ -101,28 +101,22 @@ def test_another_digit_and_gap(page):
     assert x[-1] == 28 + gaps[-1]
 
 
-def test_train_it_yourself_adds_a_point(user_models):
+def test_train_it_yourself_adds_a_point(user_models, train_workers):
     at = open_page()
-    try:
-        at.selectbox(key="memory_train_variant").set_value("rnn")
-        at.select_slider(key="memory_train_gap").set_value(10)
-        at.select_slider(key="memory_train_steps").set_value(100).run()
-        at.button(key="memory_train_start").click().run()
-        assert not at.exception and not at.error, [e.value for e in at.error]
-        poll(at, lambda a: a.success, timeout=240)
-        saved = user_models / "memory" / "rnn-gap10.pt"
-        ckpt = checkpoints.load(saved)
-        assert ckpt.train_config["gap"] == 10 and len(ckpt.history["loss"]) == 100
-        assert "rnn-gap10" not in ui.model_paths()  # kept out of the other pages' lists
-        spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-        star = next(t for t in spec["data"] if t["name"].startswith("yours: rnn-gap10"))
-        assert decode(star["x"]).tolist() == [10]
-        assert decode(star["y"])[0] == pytest.approx(ckpt.metrics["test_acc"])
-    finally:
-        job = ui.job_manager().current()
-        if job is not None:
-            job.stop("test over")
-            job.wait(30)
+    at.selectbox(key="memory_train_variant").set_value("rnn")
+    at.select_slider(key="memory_train_gap").set_value(10)
+    at.select_slider(key="memory_train_steps").set_value(100).run()
+    at.button(key="memory_train_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    poll(at, lambda a: a.success, timeout=240)
+    saved = user_models / "memory" / "rnn-gap10.pt"
+    ckpt = checkpoints.load(saved)
+    assert ckpt.train_config["gap"] == 10 and len(ckpt.history["loss"]) == 100
+    assert "rnn-gap10" not in ui.model_paths()  # kept out of the other pages' lists
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    star = next(t for t in spec["data"] if t["name"].startswith("yours: rnn-gap10"))
+    assert decode(star["x"]).tolist() == [10]
+    assert decode(star["y"])[0] == pytest.approx(ckpt.metrics["test_acc"])
 
 
 def test_bad_files_among_the_pages_own_models_are_left_out(user_models, tmp_path):

@@ -1,10 +1,11 @@
-"""The Train page in AppTest: a short run gives a checkpoint that loads and predicts; Stop ends a
-run; uploads are checked."""
+"""The Train page in AppTest: a short run, through the class's training queue and its workers,
+gives a checkpoint that loads and predicts; the place in line shows; Cancel and Stop end a run;
+a reloaded tab finds its run, a shared link shows it without its controls; uploads are checked."""
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnn_demo import checkpoints, jobs, train, ui
+from rnn_demo import checkpoints, jobs, queue, train, ui
 from rnn_demo.model import ModelConfig, build
 from tests.conftest import poll, shown
 
@@ -12,12 +13,13 @@ PAGE = str(ui.ROOT / "pages" / "4_Train.py")
 
 
 @pytest.fixture
-def at(user_models):
-    yield AppTest.from_file(PAGE, default_timeout=60).run()
-    job = ui.job_manager().current()  # never leave a run going for the next test
-    if job is not None:
-        job.stop("test over")
-        job.wait(30)
+def at(train_workers):
+    return AppTest.from_file(PAGE, default_timeout=60).run()
+
+
+def the_run(tq, name):
+    """The latest run of that name."""
+    return [r for r in tq.records() if r["name"] == name][-1]
 
 
 def small_run(at, name: str, iterations: int):
@@ -45,24 +47,43 @@ def test_train_a_few_steps_gives_a_checkpoint_that_predicts(at, user_models, sam
     assert len(at.get("plotly_chart")) == 4
 
 
-def test_stop_ends_a_run(at, user_models):
+def test_stop_ends_a_run(at, user_models, train_workers):
     small_run(at, "stop-me", 50_000)  # 1,000 epochs at batch 16
-    job = ui.job_manager().current()
-    assert job is not None and job.name == "stop-me"
-    poll(at, lambda a: job.snapshot()["step"] >= 2)
+    poll(at, lambda a: the_run(train_workers, "stop-me")["step"] >= 2)
     at.button(key="train_stop").click().run()
     poll(at, lambda a: a.warning)
     message = shown(at.warning[0].value)
     assert message.startswith("Stopped by you after") and message.endswith("Saved as stop-me.")
-    assert job.snapshot()["status"] == "stopped" and ui.job_manager().current() is None
+    assert the_run(train_workers, "stop-me")["status"] == "stopped"
     assert checkpoints.load(user_models / "stop-me.pt").history["status"] == "stopped"
+
+
+def test_a_run_waits_in_line_with_its_place_and_can_be_cancelled(at, user_models, train_workers):
+    # two other learners' long runs take both workers; ours waits third in line
+    others = [train_workers.submit(f"other{i}", ModelConfig(hidden_size=8),
+                                   train.TrainConfig(batch_size=32, iterations=20_000), "sample",
+                                   learner=f"other{i}", secret=f"s{i}") for i in range(2)]
+    poll(at, lambda a: all(train_workers.get(r["id"])["step"] > 0 for r in others))
+    small_run(at, "patient", 50)
+    bar = at.get("progress")[0].proto.text
+    assert bar.startswith("Place 1 in line · starts in about ") and " · done in about " in bar
+    assert any(shown(c.value).startswith("The class's training queue: 1 run waiting · 2 training · 2 workers.")
+               for c in at.caption)
+    with pytest.raises(KeyError):
+        at.button(key="train_stop")  # waiting: Cancel, not Stop
+    at.button(key="train_cancel").click().run()
+    poll(at, lambda a: a.warning)
+    assert shown(at.warning[0].value).startswith("Cancelled before it started; nothing was trained.")
+    assert the_run(train_workers, "patient")["status"] == "cancelled" and not (user_models / "patient.pt").exists()
+    small_run(at, "patient", 5)  # the learner may start again at once, under the same name
+    assert the_run(train_workers, "patient")["status"] in queue.ACTIVE
 
 
 def test_shipped_names_are_refused(at):
     small_run_name = "RNN"
     at.text_input(key="train_name").set_value(small_run_name)
     at.button(key="train_start").click().run()
-    assert "name of a shipped model" in at.error[0].value and ui.job_manager().current() is None
+    assert "name of a shipped model" in at.error[0].value and not ui.train_queue().records()
 
 
 def test_upload_a_broken_then_a_good_checkpoint(at, user_models, tmp_path):
@@ -88,32 +109,34 @@ def test_a_full_disk_offers_the_model_as_a_download(at, user_models, monkeypatch
     assert "could not be saved on the server (No space left on device). Download it now" in shown(at.warning[0].value)
     button = at.get("download_button")
     assert any("no-room.pt (not saved on the server)" in b.proto.label for b in button)
-    assert [p.name for p in user_models.iterdir()] == [".training.lock"]  # the name and the lease are free again
+    assert not list(user_models.iterdir())  # nothing half-written, and the name is free again
 
 
-def test_a_reloaded_tab_finds_its_run_again(at, user_models, monkeypatch):
-    tab = ["first-session"]  # AppTest gives every script the same session id: set them here
-    monkeypatch.setattr(ui, "session_id", lambda: tab[0])
+def test_a_reloaded_tab_finds_its_run_and_a_shared_link_controls_nothing(at, train_workers, monkeypatch):
+    browser = ["first-browser"]  # the browser's secret (its cookie in a real one): a reload keeps it
+    monkeypatch.setattr(ui, "learner_keys", lambda: (browser[0], "learner-" + browser[0]))
     small_run(at, "keep-me", 50_000)
-    job = ui.job_manager().current()
-    assert job.owner == "first-session"
+    rec = the_run(train_workers, "keep-me")
     token = at.query_params["run"]
     token = token[0] if isinstance(token, list) else token
-    assert token == job.token
-    tab[0] = "after-reload"  # the reloaded tab is a new session with the same URL
-    reloaded = AppTest.from_file(PAGE, default_timeout=60)
+    assert token == rec["token"] and rec["learner"] == "learner-first-browser"
+    reloaded = AppTest.from_file(PAGE, default_timeout=60)  # a new session, same address, same browser
     reloaded.query_params["run"] = token
     reloaded.run()
-    assert not reloaded.exception and job.owner == "after-reload"
+    assert not reloaded.exception
     assert any("Training your model: 'keep-me'" in shown(h.value) for h in reloaded.subheader)
-    assert reloaded.button(key="train_stop")  # it is this tab's run again: it can stop it
-    tab[0] = "another-learner"  # without the token: someone else's run, no Stop
-    stranger = AppTest.from_file(PAGE, default_timeout=60).run()
-    assert any("(someone else's run)" in shown(h.value) for h in stranger.subheader)
-    assert not [b for b in stranger.button if b.key == "train_stop"] and job.owner == "after-reload"
-    tab[0] = "after-reload"
-    reloaded.button(key="train_stop").click().run()
-    assert job.wait(30) and job.snapshot()["status"] == "stopped"
+    poll(reloaded, lambda a: [b for b in a.button if b.key == "train_stop"])  # its own run: it can stop it
+    browser[0] = "a-friend"  # the link, opened in another browser: the run is shown, never its controls
+    friend = AppTest.from_file(PAGE, default_timeout=60)
+    friend.query_params["run"] = token
+    friend.run()
+    assert any("(someone else's run): 'keep-me'" in shown(h.value) for h in friend.subheader)
+    assert not [b for b in friend.button if b.key in ("train_stop", "train_cancel")]
+    browser[0] = "first-browser"
+    without_link = AppTest.from_file(PAGE, default_timeout=60).run()  # even without the address: its run
+    assert any("Training your model: 'keep-me'" in shown(h.value) for h in without_link.subheader)
+    without_link.button(key="train_stop").click().run()
+    poll(without_link, lambda a: the_run(train_workers, "keep-me")["status"] == "stopped")
 
 
 def test_a_run_whose_checkpoint_would_be_refused_cannot_start(at):

@@ -69,3 +69,19 @@ def test_every_colour_scale_reaches_the_browser_as_colours():
         for trace in fig.to_dict()["data"]:
             if trace["type"] == "heatmap":
                 assert isinstance(trace["colorscale"], list) and trace["colorscale"][0][0] == 0
+
+
+def test_a_class_of_models_still_fits_side_by_side():
+    """A class's 30 trained models and the 4 shipped ones on the Draw page: every subplot keeps a
+    width inside the figure (the domains once ran past 1 and Plotly refused the figure)."""
+    import numpy as np
+
+    from rnn_demo.plots import subplot_domains
+    from rnn_demo.plots.drawing import step_predictions
+    for n in (2, 4, 34, 80):
+        domains = subplot_domains(n, 0.02)
+        assert all(0 <= a < b <= 1 for a, b in domains) and domains[-1][1] == 1.0
+        assert all(b2 > a2 >= b1 for (a1, b1), (a2, b2) in zip(domains, domains[1:]))
+    assert subplot_domains(4, 0.02)[1] == [0.255, 0.49]  # a few models: as before
+    fig = step_predictions({f"m{i}": np.full((28, 10), 0.1) for i in range(34)})
+    assert len(fig.data) == 68

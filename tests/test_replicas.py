@@ -1,16 +1,19 @@
 """Two app replicas behind a real nginx with the repo's config (deploy/nginx/), sharing one
-folder of trained models, checked through nginx as learners use them:
+folder of trained models and one training queue in a real redis-server, with two worker
+processes (`python -m rnn_demo.worker`), checked through nginx as learners use them:
 
 - a browser (its cookie) sticks to one replica, page loads and websocket alike, and different
   browsers are spread over both;
 - learners on both replicas draw at once and each gets the models' own answers (bench/load.py);
-- a model trained through replica A is listed through replica B, without a restart;
-- while A trains, a learner on B cannot start a second training (the lease in the shared folder);
-- when A is killed (SIGKILL) mid-training, its lease is free: B's learners train and keep working.
+- 12 learners press Start through both replicas: each sees its place in line at once, all 12
+  runs are trained by the two workers and saved, and each is listed once through either replica;
+- a worker killed (SIGKILL) mid-run: its run is marked failed with one sentence and saves
+  nothing; the other worker trains every other run; and a replica killed mid-run loses nothing.
 Each learner is a websocket session speaking Streamlit's protocol (as bench/load.py does).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import http.client
@@ -32,6 +35,7 @@ from websockets.sync.client import connect
 from tests.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, wait_for_app
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 TEMPLATE = ROOT / "deploy" / "nginx" / "rnn-explorer.conf.template"
 WARNING, SUCCESS = 2, 4  # Alert.Format
 
@@ -80,9 +84,18 @@ def cluster(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail("nginx not found; .ci/run must install it (apt-get install nginx)")
         pytest.skip("nginx is not installed (apt-get install nginx)")
+    if not Path(REDIS).exists():
+        if os.environ.get("CI"):
+            pytest.fail("redis-server not found; .ci/run must install it (apt-get install redis-server)")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
     tmp = tmp_path_factory.mktemp("replicas")
     shared = tmp / "user_models"
+    redis_port = _free_port()
+    redis = subprocess.Popen([REDIS, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
     env = dict(os.environ, RNN_DEMO_USER_MODELS=str(shared), RNN_DEMO_LEASE_S="3",
+               RNN_DEMO_QUEUE=f"redis://127.0.0.1:{redis_port}/0", RNN_DEMO_WORKERS="0",
                STREAMLIT_SERVER_COOKIE_SECRET="one-secret-for-every-replica")
     env.pop("RNN_DEMO_DATA", None)  # the bundled sample: trainings of a few seconds
     ports = [_free_port(), _free_port()]
@@ -90,6 +103,11 @@ def cluster(tmp_path_factory):
                               "--server.headless", "true", "--browser.gatherUsageStats", "false"],
                              cwd=ROOT, env=env, stdout=open(tmp / f"app{p}.log", "w"), stderr=subprocess.STDOUT)
             for p in ports]
+    # two training workers, one process each (each in a process group of its own, to kill it whole)
+    workers = [subprocess.Popen([sys.executable, "-m", "rnn_demo.worker"], cwd=ROOT,
+                                env=dict(env, RNN_DEMO_WORKERS="1"), start_new_session=True,
+                                stdout=open(tmp / f"worker{i}.log", "w"), stderr=subprocess.STDOUT)
+               for i in range(2)]
     listen = _free_port()
     conf = nginx_conf(tmp, listen, ports)
     subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(tmp)], check=True, capture_output=True)
@@ -101,9 +119,12 @@ def cluster(tmp_path_factory):
         url = f"http://127.0.0.1:{listen}"
         wait_healthy(url, proxy, "nginx")
         yield {"url": url, "ports": ports, "apps": dict(zip(ports, apps)), "shared": shared, "listen": listen,
-               "log": tmp / "access.log"}
+               "log": tmp / "access.log", "workers": workers}
     finally:
-        for proc in [proxy, *apps]:
+        for proc in workers:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in [proxy, *apps, *workers, redis]:
             if proc.poll() is None:
                 proc.terminate()
                 try:
@@ -182,8 +203,8 @@ class Tab:
                 if hasattr(body, "id") and body.id:
                     self.widgets[body.id.rsplit("-", 1)[-1]] = body
                 self.page_hash = m.metadata.active_script_hash or self.page_hash
-            if kind == "script_finished":
-                return self
+            if kind == "script_finished" and m.script_finished != ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+                return self  # (a live panel's own reruns end too, in between)
 
     def widget_id(self, key: str) -> str:
         return self.widgets[key].id
@@ -200,17 +221,28 @@ class Tab:
         self.ws.close()
 
 
-def train_on(tab: Tab, name: str, iterations: int | None = None) -> None:
-    """Press Start on the Train page with a name (and a long run: `iterations` steps)."""
+def train_on(tab: Tab, name: str, iterations: int) -> str:
+    """Press Start on the Train page with a name and `iterations` steps; returns the line under
+    the progress bar the page shows at once (the place in line, or how far the run is)."""
     tab.open("Train")
-    if iterations:
-        tab.run(train_length="iterations")  # so that its number box appears
-        tab.run(train_length="iterations", train_iterations=iterations)
-        tab.run(train_length="iterations", train_iterations=iterations, train_name=name, train_start=True)
-    else:
-        tab.run(train_name=name)
-        tab.run(train_name=name, train_start=True)
+    tab.run(train_length="iterations", train_iterations=iterations, train_name=name)
+    tab.run(train_length="iterations", train_iterations=iterations, train_name=name, train_start=True)
     assert not tab.errors(), tab.errors()
+    bars = [e.progress.text for e in tab.elements if e.WhichOneof("type") == "progress"]
+    assert bars, "no progress shown after Start"
+    return bars[0]
+
+
+def runs(cluster) -> dict[str, dict]:
+    """Every run's record in the shared folder, by model name (the latest of a name)."""
+    folder = cluster["shared"].parent / "training_queue" / "runs"
+    recs = []
+    for p in folder.glob("*.json"):
+        try:
+            recs.append(json.loads(p.read_text()))
+        except ValueError:  # being replaced this instant
+            pass
+    return {r["name"]: r for r in sorted(recs, key=lambda r: r["submitted"])}
 
 
 def wait_until(check, timeout: float = 90, every: float = 1.0):
@@ -243,7 +275,6 @@ def test_replicas_behind_nginx(cluster):
     run = threading.Thread(target=lambda: done.setdefault("rc", load.main(
         ["--url", url, "--sessions", "6", "--modes", "together", "--rounds", "1",
          "--access-log", str(cluster["log"])])))
-    import contextlib
     import io
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
@@ -253,34 +284,61 @@ def test_replicas_behind_nginx(cluster):
     assert done.get("rc") == 0, out
     assert "sessions per replica" in out, out
 
-    # A model trained through A is listed through B, without a restart.
+    # 12 learners, 6 on each replica, press Start at about the same time: each sees its place in
+    # line at once; the two workers train all 12 and every replica lists each model once.
+    browsers: dict[int, list[str]] = {a: [], b: []}
+    for i in range(300):
+        port = replica_of(cluster, f"class-{i}")
+        if len(browsers[port]) < 6:
+            browsers[port].append(f"class-{i}")
+        if min(map(len, browsers.values())) == 6:
+            break
+    tabs = [Tab(url, c) for port in (a, b) for c in browsers[port]]
+    names = [f"class-run-{i}" for i in range(12)]
+    for tab, name in zip(tabs, names):
+        line = train_on(tab, name, iterations=40)
+        assert line.startswith(("Place ", "Loading the digits", "step ")), line
+    wait_until(lambda: all(runs(cluster).get(n, {}).get("status") == "done" for n in names), timeout=240)
+    trained_by = {runs(cluster)[n]["worker"] for n in names}
+    assert len(trained_by) == 2, trained_by  # both workers took runs
+    for cookie in (route[a], route[b]):  # each model once in either replica's list, without a restart
+        listed = list(Tab(url, cookie).open("Train").widgets["train_show"].options)
+        assert all(listed.count(n) == 1 for n in names), listed
+    for t in tabs:
+        t.close()
+
+    # A worker is killed mid-run: that run fails with one sentence and saves nothing; the other
+    # worker trains the other runs, started through either replica.
     on_a, on_b = Tab(url, route[a]), Tab(url, route[b])
-    train_on(on_a, "made-on-a")
-    wait_until(lambda: on_a.run().alerts(SUCCESS))
-    assert "Done. Saved as made-on-a" in on_a.alerts(SUCCESS)[0]
-    on_b.open("Train")
-    assert "made-on-a" in list(on_b.widgets["train_show"].options)
-
-    # While A trains, nobody on B can start a training.
     train_on(on_a, "long-on-a", iterations=50_000)  # 1,000 epochs: the most that fits
-    wait_until(lambda: (cluster["shared"] / ".training.lease").exists())
-    on_b.open("Train")
-    busy = [w for w in on_b.alerts(WARNING) if "someone on another server is training 'long-on-a'" in w]
-    assert busy, on_b.alerts(WARNING)
-    assert on_b.widgets["train_start"].disabled
+    long = wait_until(lambda: (r := runs(cluster).get("long-on-a")) and r["status"] == "running" and r["step"] > 5 and r)
+    others = [Tab(url, c) for c in (browsers[a][0], browsers[b][0], browsers[b][1])]
+    for tab, name in zip(others, ("after-1", "after-2", "after-3")):
+        train_on(tab, name, iterations=40)
+    pid = int(long["worker"].split()[1])
+    victim = next(w for w in cluster["workers"] if os.getpgid(pid) == w.pid)
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait(10)
+    failed = wait_until(lambda: (r := runs(cluster)["long-on-a"])["status"] == "failed" and r, timeout=60)
+    assert failed["message"].startswith("The worker training this run stopped (its process or machine went away)")
+    wait_until(lambda: all(runs(cluster).get(n, {}).get("status") == "done" for n in ("after-1", "after-2", "after-3")),
+               timeout=180)
+    assert not (cluster["shared"] / "long-on-a.pt").exists() and not list(cluster["shared"].glob(".*.tmp"))
+    page = on_a.open("Train")
+    assert any("The worker training this run stopped" in w for w in page.errors()), page.errors()
 
-    # A dies mid-training: its lease is free at once (the same host sees its process gone), and
-    # B's learners keep working: B trains and saves into the shared folder.
+    # Replica A is killed while a run it took is training: the run goes on (the worker is not
+    # A's) and B lists the model; B's learners keep working.
+    train_on(on_a, "while-a-dies", iterations=300)
+    wait_until(lambda: runs(cluster).get("while-a-dies", {}).get("status") in ("loading", "running"))
     cluster["apps"][a].send_signal(signal.SIGKILL)
     cluster["apps"][a].wait(10)
-    wait_until(lambda: not on_b.open("Train").widgets["train_start"].disabled, timeout=30)
-    assert not [w for w in on_b.alerts(WARNING) if "another server" in w]
-    train_on(on_b, "made-on-b")
-    wait_until(lambda: on_b.run().alerts(SUCCESS))
-    assert (cluster["shared"] / "made-on-b.pt").exists() and not (cluster["shared"] / "long-on-a.pt").exists()
+    wait_until(lambda: runs(cluster)["while-a-dies"]["status"] == "done", timeout=180)
+    assert "while-a-dies" in list(on_b.open("Train").widgets["train_show"].options)
     assert not on_b.open("Draw").errors()
-    on_a.close()
-    on_b.close()
+    for t in [on_a, on_b, *others]:
+        with contextlib.suppress(Exception):
+            t.close()
     assert set(upstreams(cluster["log"], route[b], "/_stcore/stream")) == {b}  # B's tabs all stayed on B
 
 

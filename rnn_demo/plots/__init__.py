@@ -106,8 +106,10 @@ def figure(data: list[dict], layout: dict, frames: list[dict] | None = None) -> 
 
 def subplot_domains(n: int, spacing: float) -> list[list[float]]:
     """x domains of n side-by-side subplots with `spacing` between them (as make_subplots)."""
+    if n > 1:  # many subplots (a class's models on the Draw page): the gaps shrink, never the plots to nothing
+        spacing = min(spacing, 0.5 / (n - 1))
     width = (1 - spacing * (n - 1)) / n
-    return [[i * (width + spacing), i * (width + spacing) + width] for i in range(n)]
+    return [[min(1.0, i * (width + spacing)), min(1.0, i * (width + spacing) + width)] for i in range(n)]
 
 
 def subplot_titles(titles: list[str], domains: list[list[float]]) -> list[dict]:

@@ -27,8 +27,8 @@ from rnn_demo.ui.models import (NO_MODELS, _load, _read, file_version, load_mode
                                 runs_dir, sample, unreadable_models, unreadable_note, versions)
 from rnn_demo.ui.lesson import (lesson_arrow_keys, lesson_chart, lesson_gradient, lesson_predict,  # noqa: F401
                                 lesson_run, lesson_trace, lesson_version)
-from rnn_demo.ui.panels import busy_elsewhere, progress_panel, progress_text  # noqa: F401
-from rnn_demo.ui.serving import _Turns, chart, job_manager, one_at_a_time  # noqa: F401
+from rnn_demo.ui.panels import control, learner_keys, my_run, progress_panel, progress_text, queue_note  # noqa: F401
+from rnn_demo.ui.serving import _Turns, chart, job_manager, one_at_a_time, train_queue  # noqa: F401
 from rnn_demo.ui.session import (DRAWN_DIGIT, drawn_digit, FIGURE_FORMAT, FIGURE_FORMATS, LANG, PAGES, choose_language,  # noqa: F401
                                  draw_pad, figure_format_picker, friendly_errors, in_language, keep_language,
                                  language_switch, narrow, pages, plain, plot_config, session_alive, session_id,

@@ -1,5 +1,5 @@
 """What the server shares between sessions: turns at the model and figure work, the kept
-figures (`chart`), and the one training-job manager."""
+figures (`chart`), the training-job manager, and the class's training queue with its workers."""
 from __future__ import annotations
 
 import collections
@@ -91,3 +91,20 @@ def job_manager():
     """The server's one training-job manager (one training at a time, shared by every tab)."""
     from rnn_demo import jobs
     return jobs.JobManager()
+
+
+@st.cache_resource(show_spinner=False)
+def _train_queue(user_dir: str):
+    from rnn_demo import queue
+    return queue.TrainQueue(user_dir)
+
+
+def train_queue():
+    """The training queue of the models folder every replica shares (rnn_demo/queue.py). A
+    server's first call starts its local worker pool (rnn_demo/worker.py; none under AppTest or
+    with RNN_DEMO_WORKERS=0)."""
+    from streamlit import runtime
+
+    from rnn_demo import registry, worker
+    worker.start_local_pool(serving=runtime.exists())
+    return _train_queue(str(registry.USER_DIR))

@@ -134,6 +134,8 @@ def _once_per_server() -> None:
     """Remove what a server that died left in the model folder (reservations, temporary files),
     then freeze the long-lived objects."""
     store.clean(registry.USER_DIR)
+    from rnn_demo.ui.serving import train_queue
+    train_queue()  # the local worker pool starts with the server, and says what it chose
     _freeze_long_lived()
 
 
