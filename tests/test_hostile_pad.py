@@ -112,3 +112,54 @@ def test_a_pad_value_that_is_not_a_drawing_gets_one_sentence(app_url, value, why
     assert "bidi_component" in kinds(elements)  # the pad is still there to draw on
     assert answered(pad.draw(*SEVEN, seq=2))  # and the session works on
     pad.close()
+
+
+
+def test_clear_cache_from_a_tab_keeps_what_the_server_shares():
+    """Issue 24: BackMsg(clear_cache) from any tab emptied st.cache_data and st.cache_resource for
+    everyone (loaded models, kept figures, the training queue's handle). Streamlit's own handler,
+    as the app leaves it, now clears the sender's session state and nothing shared."""
+    import streamlit as st
+    from streamlit.runtime.app_session import AppSession
+
+    import rnn_demo.ui  # noqa: F401  (installs the guard)
+
+    calls = []
+
+    @st.cache_resource
+    def shared():
+        calls.append(1)
+        return object()
+
+    @st.cache_data
+    def data():
+        calls.append(2)
+        return 42
+
+    first, _ = shared(), data()
+
+    class Sender:  # what the handler touches of an AppSession
+        def __init__(self):
+            self._session_state = {"mine": 1}
+
+    sender = Sender()
+    AppSession._handle_clear_cache_request(sender)
+    assert sender._session_state == {}  # the sender's own state is cleared
+    assert shared() is first and data() == 42 and calls == [1, 2]  # nothing shared was
+
+
+def test_a_tab_sending_clear_cache_breaks_no_one(app_url):
+    """Over the real websocket: a tab sending clear_cache five times; its own tab and an honest
+    tab still get every model's answer."""
+    honest, attacker = Pad(app_url), Pad(app_url)
+    try:
+        assert answered(honest.draw(*SEVEN, seq=1))
+        msg = BackMsg()
+        msg.clear_cache = True
+        for _ in range(5):
+            attacker.ws.send(msg.SerializeToString())
+        assert answered(attacker.draw(*SEVEN, seq=2))
+        assert answered(honest.draw(*SEVEN, seq=3))
+    finally:
+        honest.close()
+        attacker.close()

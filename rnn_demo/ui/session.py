@@ -283,6 +283,27 @@ def _guard_widget_values() -> None:
 _guard_widget_values()
 
 
+# --- "Clear cache" from a browser --------------------------------------------------------------
+# Any tab may send BackMsg(clear_cache=True) (Streamlit's developer menu sends it; a script can send
+# it any time): Streamlit then empties st.cache_data and st.cache_resource for every session (the
+# loaded models, the kept figures, the training queue's handle), and a tab sending it twice a
+# second held every learner's answers at p95 4.8 s (issue 24). A served class has no use for it:
+# the request clears the sender's own session state and nothing shared. (A teacher who must empty
+# the caches restarts the server.)
+
+def _clear_own_session_only(app_session) -> None:
+    app_session._session_state.clear()
+
+
+def _refuse_shared_cache_clearing() -> None:
+    from streamlit.runtime.app_session import AppSession
+    if AppSession._handle_clear_cache_request is not _clear_own_session_only:  # once per process
+        AppSession._handle_clear_cache_request = _clear_own_session_only
+
+
+_refuse_shared_cache_clearing()
+
+
 # --- Accessibility (issue 32) ------------------------------------------------------------------
 
 _A11Y = Path(__file__).resolve().parent.parent / "assets" / "a11y"
