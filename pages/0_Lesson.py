@@ -82,9 +82,9 @@ with ui.friendly_errors(_("This screen could not be shown")):
     if screen.key == "rnn":
         left, right = st.columns(2)
         left.markdown(_("**The post** (after the aikorea.org tutorial)"))
-        left.latex(r"s_t = f(U x_t + W s_{t-1}), \quad o_t = \mathrm{softmax}(V s_t)")
+        left.latex(r"\begin{aligned} s_t &= f(U x_t + W s_{t-1}) \\ o_t &= \mathrm{softmax}(V s_t) \end{aligned}")
         right.markdown(_("**This app**"))
-        right.latex(r"s_t = \tanh(W_x x_t + W_h s_{t-1} + b), \quad o = W_l s_{28} + b_l")
+        right.latex(r"\begin{aligned} s_t &= \tanh(W_x x_t + W_h s_{t-1} + b) \\ o &= W_l s_{28} + b_l \end{aligned}")
         rows = lesson.weight_table(run.model)
         st.table([{_("the post"): r["post"] or "—", _("this app"): r["app"], _("shape"): r["shape"],
                    _("numbers"): f"{r['numbers']:,}"} for r in rows])
