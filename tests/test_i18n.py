@@ -73,3 +73,18 @@ def test_a_button_named_in_korean_text_is_the_buttons_own_korean_label():
     assert mentions and all("▶ 재생" in s and "Play" not in s for s in mentions), mentions
     text = " ".join(s for _f, _i, s in messages)
     assert "고유값" not in text and "임계값" not in text and "chrono" not in text
+
+
+def test_what_a_model_trained_on_and_the_activations_read_in_korean():
+    """Compare's "trained on" column and Gradient flow's non-linearity choice were left in English."""
+    from rnn_demo import compare
+    from tests.conftest import ROOT
+    try:
+        i18n.set_language("ko")
+        assert compare.trained_on({"train": "MNIST train (60,000 digits)", "n_train": 60000}) == "MNIST 학습 세트, 숫자 60,000개"
+        page = (ROOT / "pages/2_Gradient_flow.py").read_text()
+        assert "format_func=lambda a: _(ACTIVATION_NAMES" in page
+        for english in ("tanh", "ReLU", "identity (no squashing)"):
+            assert _(english) != english
+    finally:
+        i18n.set_language("en")
