@@ -146,7 +146,7 @@ if running is not None and running.owner != me:
     snap = running.snapshot()
     st.warning(ui.plain(_("Someone else is training '{name}' ({model}) on this server, step {step} of {total}. Only "
                           "one training runs at a time: wait for it to finish (about {eta}).", name=snap["name"],
-                          model=snap["model"], step=snap["step"], total=snap["total"] or "?",
+                          model=snap["model"], step=format(snap["step"], ","), total=format(snap["total"], ",") if snap["total"] else "?",
                           eta=jobs.format_seconds(snap["eta_s"]))))
 start = st.button(_("Start training"), type="primary", key="train_start",
                   disabled=busy or config_error is not None or (which == "mnist" and not have_mnist))

@@ -88,3 +88,18 @@ def test_what_a_model_trained_on_and_the_activations_read_in_korean():
             assert _(english) != english
     finally:
         i18n.set_language("en")
+
+
+def test_digits_take_the_english_article_they_are_said_with_and_big_numbers_are_grouped():
+    from rnn_demo import jobs
+    i18n.set_language("en")
+    assert [i18n.a_digit(d) for d in (7, 8, 1, 11, 18, 80)] == ["a 7", "an 8", "a 1", "an 11", "an 18", "an 80"]
+    for who in ("you", "someone else", "someone on another server"):
+        text = jobs.busy_message({"name": "x", "model": "RNN 128", "step": 2006, "total": 10000}, who)
+        assert "step 2,006 of 10,000" in text, text
+    assert "step 5 of ?" in jobs.busy_message({"step": 5, "total": None}, "you")
+    try:
+        i18n.set_language("ko")
+        assert i18n.a_digit(8) == "숫자 8"
+    finally:
+        i18n.set_language("en")
