@@ -21,7 +21,7 @@ RUN useradd --create-home --uid 10001 app \
 WORKDIR /app
 COPY requirements.txt .
 # CPU wheels of torch first (a few hundred MB, not the CUDA build's several GB), then the rest.
-RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.9.1 torchvision==0.24.1 \
+RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.14.1 torchvision==0.29.1 \
     && pip install -r requirements.txt
 
 COPY --chown=app:app app.py ./

@@ -254,7 +254,12 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=worker.default_workers())
     p.add_argument("--iterations", type=int, default=5000, help="steps of each run (Quick start: 5,000)")
     p.add_argument("--port", type=int, default=8671)
-    return asyncio.run(run(p.parse_args(argv)))
+    saved = os.environ.copy()  # run() sets the server's environment; a caller in the same process keeps its own
+    try:
+        return asyncio.run(run(p.parse_args(argv)))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 if __name__ == "__main__":

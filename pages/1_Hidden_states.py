@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from rnn_demo import analysis, export, ui
-from rnn_demo.i18n import N_, _, ngettext
+from rnn_demo.i18n import N_, _, a_digit, ngettext
 from rnn_demo.plots import explorer
 
 ui.setup(N_("Hidden states"))
@@ -62,13 +62,13 @@ with c_pick:
                     "the reference) with **{model}** ({arch}). Final answer: **{pred}** with {conf:.0%}.",
                     model=model, arch=cfg.label, pred=pred, conf=conf)
     elif pred == label:
-        reading = _("Reading a **{label}** from the bundled MNIST test sample (digit no. {no} of {total}) with "
-                    "**{model}** ({arch}). Final answer: **{pred}** with {conf:.0%} ✓.", label=label, no=index + 1,
+        reading = _("Reading **{a_digit}** from the bundled MNIST test sample (digit no. {no} of {total}) with "
+                    "**{model}** ({arch}). Final answer: **{pred}** with {conf:.0%} ✓.", a_digit=a_digit(label), no=index + 1,
                     total=len(labels), model=model, arch=cfg.label, pred=pred, conf=conf)
     else:
-        reading = _("Reading a **{label}** from the bundled MNIST test sample (digit no. {no} of {total}) with "
-                    "**{model}** ({arch}). Final answer: **{pred}** with {conf:.0%} ✗ (it is a {label}).",
-                    label=label, no=index + 1, total=len(labels), model=model, arch=cfg.label, pred=pred, conf=conf)
+        reading = _("Reading **{a_digit}** from the bundled MNIST test sample (digit no. {no} of {total}) with "
+                    "**{model}** ({arch}). Final answer: **{pred}** with {conf:.0%} ✗ (it is {a_digit}).",
+                    a_digit=a_digit(label), no=index + 1, total=len(labels), model=model, arch=cfg.label, pred=pred, conf=conf)
     st.markdown(reading)
 
 # --- 1. the animation ---------------------------------------------------------------------

@@ -9,6 +9,8 @@ from rnn_demo.i18n import N_, _
 from rnn_demo.plots import cell_color, model_colors
 from rnn_demo.plots import gradients as gplots
 
+ACTIVATION_NAMES = {"tanh": N_("tanh"), "relu": N_("ReLU"), "identity": N_("identity (no squashing)")}
+
 ui.setup(N_("Gradient flow"))
 ui.figure_format_picker()
 st.title(_("Gradient flow: do the early rows still get a say?"))
@@ -140,7 +142,8 @@ with a:
     source = st.selectbox(_("Weights"), list(sources), format_func=sources.get, key="grad_source")
     rho = st.slider(_("Spectral radius ρ of W_h"), 0.25, 2.0, 0.9, 0.05, key="grad_rho")
 with b:
-    activation = st.radio(_("Non-linearity f"), list(gradients.ACTIVATIONS), horizontal=True, key="grad_activation")
+    activation = st.radio(_("Non-linearity f"), list(gradients.ACTIVATIONS), horizontal=True, key="grad_activation",
+                          format_func=lambda a: _(ACTIVATION_NAMES.get(a, a)))
     seq_options = [k for k in gradients.SEQUENCES if source == "fresh" or k != "pixels"]
     seq_names = {k: _(text) for k, text in gradients.SEQUENCES.items()}  # the library marks them
     sequence = st.selectbox(_("Sequence"), seq_options, format_func=seq_names.get,

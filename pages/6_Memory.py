@@ -6,7 +6,7 @@ from dataclasses import replace
 import streamlit as st
 
 from rnn_demo import data, jobs, memory, ui
-from rnn_demo.i18n import N_, _
+from rnn_demo.i18n import N_, _, a_digit
 from rnn_demo.plots import memory as mplots
 
 ui.setup(N_("Memory"))
@@ -148,8 +148,9 @@ else:
     default = [v for v in ("rnn", "lstm", "lstm-chrono") if v in available] or available[:1]
     chosen = c2.multiselect(_("Models (each trained at this gap)"), available, default=default,
                             format_func=LABELS.get, key="memory_models")
-    index = int(c3.number_input(_("Sample digit"), 0, len(ui.sample()) - 1, 0, key="memory_digit",
-                                help=_("One of the 1,000 MNIST test digits bundled with the app.")))
+    index = int(c3.number_input(_("Digit no. of the bundled sample (1 to {n:,})", n=len(ui.sample())), 1,
+                                len(ui.sample()), 1, key="memory_digit",
+                                help=_("One of the 1,000 MNIST test digits bundled with the app."))) - 1
     if not chosen:
         st.info(_("Pick at least one model."))
     else:
@@ -159,8 +160,8 @@ else:
         label = int(ui.sample().labels[index])
         left, right = st.columns([1, 4])
         with left:
-            st.image(ui.sample().images[index].numpy(), caption=_("sample digit {index}: a {label}", index=index,
-                                                                  label=label), width=120, clamp=True,
+            st.image(ui.sample().images[index].numpy(), caption=_("sample digit {no}: {a_digit}", no=index + 1,
+                                                                  a_digit=a_digit(label)), width=120, clamp=True,
                      alt=_("MNIST test digit, a handwritten {label}", label=label))
             for v in chosen:
                 answer = int(views[v]["answer"][index])
@@ -171,9 +172,9 @@ else:
         with right:
             lines = [{"name": LABELS[v], "variant": v, "y": views[v]["p_true"][index]} for v in chosen]
             st.plotly_chart(ui.chart(mplots.through_gap, lines, gap,
-                                     _("P(it is a {label}) read out at every step", label=label),
-                                     title=_("Digit {index} (a {label}): the read-out's answer at every step",
-                                             index=index, label=label),
+                                     _("P(it is {a_digit}) read out at every step", a_digit=a_digit(label)),
+                                     title=_("Digit {no} ({a_digit}): the read-out's answer at every step",
+                                             no=index + 1, a_digit=a_digit(label)),
                                      key=(*key, "digit", index)), width="stretch", key="memory_digit_fig")
         st.caption(_("The read-out (the layer that gives the answer after the last step) applied to the state at "
                      "every step: how sure the model would be of the true class if it had to answer then. It was "

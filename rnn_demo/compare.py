@@ -122,9 +122,15 @@ def trained_on_test_digits(ckpt: Checkpoint) -> bool:
     return ds.get("kind") == "sample" or "sample" in str(ds.get("train", ""))
 
 
+# The sources data.py writes into checkpoints (English, stored), shown in the reader's language.
+DATA_SOURCES = {"MNIST train": N_("MNIST train"), "MNIST test": N_("MNIST test"),
+                "bundled sample of the MNIST test set": N_("bundled sample of the MNIST test set")}
+
+
 def trained_on(dataset: dict) -> str:
     """'MNIST train, 60,000 digits' from a checkpoint's dataset record (no server paths)."""
     what = str(dataset.get("train", "?")).split(" (")[0]
+    what = _(DATA_SOURCES[what]) if what in DATA_SOURCES else what
     n = dataset.get("n_train")
     return _("{source}, {n:,} digits", source=what, n=n) if isinstance(n, int) else what
 

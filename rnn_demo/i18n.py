@@ -126,3 +126,10 @@ def lazy(message: str, /, **values) -> Message:
 def N_(message: str, /) -> str:
     """Mark a string for the catalog; it is translated later, with `_()`, where it is shown."""
     return message
+
+
+def a_digit(digit: int) -> str:
+    """"a 7", "an 8" (the English article follows how the number is said: eight, eleven, eighteen,
+    eighty-...); in Korean, which has no articles, "숫자 8"."""
+    said_with_a_vowel = str(digit).startswith("8") or str(digit) in ("11", "18")
+    return _("an {digit}", digit=digit) if said_with_a_vowel else _("a {digit}", digit=digit)

@@ -370,7 +370,7 @@ def busy_message(s: dict, who: str) -> str:
     without, with_eta = BUSY[key]
     eta = s.get("eta_s")
     return _(without if eta is None else with_eta, who=who, name=s.get("name", "?"), model=s.get("model", "?"),
-             step=s.get("step", 0), total=s.get("total") or "?", eta=format_seconds(eta))
+             step=format(s.get("step", 0), ","), total=format(s["total"], ",") if s.get("total") else "?", eta=format_seconds(eta))
 
 
 def elsewhere(user_dir) -> dict | None:

@@ -202,3 +202,19 @@ def train_workers(user_models):
             for p in (tq.path(rec["id"], "stop"), tq.path(rec["id"], "claim")):
                 p.touch()
     workers.stop()
+
+
+# The slow tests, by file or by test name: every browser test (Chromium), the replicas behind
+# nginx, the load benches and the long hostile-upload run. `python -m pytest -m "not slow"` is the
+# quick run the README names; `python -m pytest` (CI's command) still runs everything.
+SLOW_FILES = ("tests/browser/", "tests/test_replicas.py", "tests/test_load_bench.py",
+              "tests/test_page_load_bench.py", "tests/test_drawn_digits_bench.py")
+SLOW_TESTS = ("test_no_hostile_upload_costs_more_than_200_mb_or_a_few_seconds",)
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+    for item in items:
+        path = Path(str(item.fspath)).resolve().relative_to(Path(__file__).resolve().parent.parent).as_posix()
+        if path.startswith(SLOW_FILES) or item.originalname in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)

@@ -53,3 +53,19 @@ def test_compose_runs_a_queue_and_workers_that_share_the_apps_folders():
     assert any("/shared/training_queue" in str(v) for v in app["volumes"])
     assert "--appendonly" in redis["command"] and redis["networks"] == {"internal": None}
     assert "ports" not in worker and "ports" not in redis  # only nginx is published
+
+
+def test_the_dockerfile_readme_and_requirements_name_one_torch_version():
+    """The Dockerfile installs the torch and torchvision the README calls tested, which are the
+    requirements' upper bounds; the README's first install command is the CPU build."""
+    import re
+    docker = (ROOT / "Dockerfile").read_text()
+    readme = (ROOT / "README.md").read_text()
+    reqs = (ROOT / "requirements.txt").read_text()
+    torch = re.search(r"torch==([\d.]+)", docker).group(1)
+    vision = re.search(r"torchvision==([\d.]+)", docker).group(1)
+    assert f"torch {torch} and torchvision {vision} are the" in readme.replace("\n", " ")
+    assert f"torch>=2.3,<={torch}" in reqs and f"<={vision}" in reqs
+    run_it = readme[readme.index("## Run it"):]
+    first_pip = next(line for line in run_it.splitlines() if line.strip().startswith("pip install"))
+    assert "whl/cpu" in first_pip and f"torch=={torch}" in first_pip

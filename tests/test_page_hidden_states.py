@@ -54,7 +54,7 @@ def test_choosing_class_and_index(user_models):
     assert not at.exception
     labels = data.load_sample().labels.numpy()
     index = int(np.flatnonzero(labels == 7)[4])
-    assert f"a **7** from the bundled MNIST test sample (digit no. {index + 1} of" in " ".join(m.value for m in at.markdown)
+    assert f"**a 7** from the bundled MNIST test sample (digit no. {index + 1} of" in " ".join(m.value for m in at.markdown)
 
 
 def test_random_digit_and_another(user_models):

@@ -345,7 +345,7 @@ def test_replicas_behind_nginx(cluster):
 HOST = "rnn.school.lan"  # a learner's machine reaches the server by a name, on nginx's port
 
 
-def test_a_learner_on_another_machine_reaches_the_app_by_its_host_name(cluster):
+def test_a_learner_on_another_machine_reaches_the_app_by_its_host_name(cluster, browser):
     """Issue 24: nginx passed `Host $host` (no port); Streamlit compares the websocket's Origin
     (http://rnn.school.lan:PORT) with Host and refused it (403): the page never rendered on any
     machine but the teacher's. Also what every answer tells a stranger, and what it must not."""
@@ -388,25 +388,20 @@ def test_a_learner_on_another_machine_reaches_the_app_by_its_host_name(cluster):
     direct = urllib.request.urlopen(f"http://127.0.0.1:{cluster['ports'][1]}/_stcore/metrics", timeout=10)
     assert direct.status == 200  # the replica still serves it to its own network
 
-    # A real browser on "another machine": Chromium resolves the name to this one.
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"Chromium not found at {CHROMIUM}; .ci/run must install it (apt-get install chromium)")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"])
-        try:
-            tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-            refused = []
-            tab.on("websocket", lambda w: w.on("socketerror", lambda e: refused.append(e)))
-            tab.goto(f"http://{host}/")
-            wait_for_app(tab)
-            tab.get_by_text("RNN Explorer: watch a recurrent network read a digit").wait_for(timeout=60_000)
-            tab.get_by_text("lstm", exact=True).first.wait_for(timeout=60_000)
-            ARTIFACTS.mkdir(exist_ok=True)
-            tab.screenshot(path=ARTIFACTS / "home_by_host_name.png")
-            assert not refused, refused
-        finally:
-            browser.close()
+    # A real browser on "another machine": Chromium resolves the name to this one. Launched from
+    # the session's Playwright (a second sync_playwright in the same thread would fail).
+    far = browser.browser_type.launch(executable_path=CHROMIUM,
+                                      args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"])
+    try:
+        tab = far.new_page(viewport={"width": 1400, "height": 1000})
+        refused = []
+        tab.on("websocket", lambda w: w.on("socketerror", lambda e: refused.append(e)))
+        tab.goto(f"http://{host}/")
+        wait_for_app(tab)
+        tab.get_by_text("RNN Explorer: watch a recurrent network read a digit").wait_for(timeout=60_000)
+        tab.get_by_text("lstm", exact=True).first.wait_for(timeout=60_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        tab.screenshot(path=ARTIFACTS / "home_by_host_name.png")
+        assert not refused, refused
+    finally:
+        far.close()

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import get_colorscale
 
-from rnn_demo.i18n import N_, _
+from rnn_demo.i18n import N_, _, a_digit
 from rnn_demo.plots import (CLASS_COLORS, DIGIT_SCALE, GATE_SCALE, STATE_RANGE, STATE_SCALE,
                             cell_color, figure)
 
@@ -310,7 +310,7 @@ def _trajectory_traces(pca: dict, selected: np.ndarray, color: str, axis: str = 
         traces.append({"type": "scatter", "x": mine[:, -1, 0], "y": mine[:, -1, 1], "mode": "markers",
                        "legendgroup": str(c), "name": f"{c}", "showlegend": legend,
                        "marker": {"color": CLASS_COLORS[c], "size": 5},
-                       "hovertemplate": _("a {digit}: end of its path<extra></extra>", digit=c), **where})
+                       "hovertemplate": _("{a_digit}: end of its path<extra></extra>", a_digit=a_digit(c)), **where})
     T = len(selected)
     traces.append({"type": "scatter", "x": selected[:, 0], "y": selected[:, 1], "mode": "lines+markers",
                    "name": _("this digit"), "showlegend": legend, "line": {"color": "black", "width": 3},
